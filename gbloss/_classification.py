@@ -1,0 +1,521 @@
+"""Class-weighted cross-entropy and focal loss for binary, multiclass and multi-label data.
+
+The math is written once, against an array namespace ``xp``:
+
+* :func:`focal_branch` -- the focal term of one class under a sigmoid,
+  ``f(z) = -(1 - p)^gamma log p`` with ``p = sigmoid(z)``, and its first two
+  derivatives in ``z``. Binary and multi-label losses are sums of two branches,
+  ``y f(z)`` and ``(1 - y) f(-z)``.
+* :func:`softmax_focal` -- the softmax focal loss of a row and the diagonal of
+  its Hessian.
+
+Cross-entropy is focal loss with ``gamma = 0``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import optimize
+
+from ._base import Labels, Loss, apply_hessian_policy, check_hessian_option
+from ._special import log1p, log_sigmoid_pair, log_softmax, sigmoid_pair
+from ._validation import BINARY, MULTICLASS, MULTILABEL, check_finite_scalar
+from ._weights import SCHEMES, class_counts, resolve_class_weight
+
+__all__ = ["CrossEntropyLoss", "FocalLoss", "cross_entropy", "focal", "focal_branch",
+           "softmax_focal"]
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+# ----------------------------------------------------------------------------- math
+def focal_branch(z: Any, gamma: float, xp: Any, mode: str) -> tuple[Any, ...]:
+    r"""Focal term of one class under a sigmoid link, and its derivatives.
+
+    .. math::
+
+        f(z) = -(1 - p)^\gamma \log p, \qquad p = \sigma(z), \ q = 1 - p
+
+        f'(z) = q^\gamma (\gamma p \log p - q)
+
+        f''(z) = p q^\gamma \left[(2\gamma + 1) q + \gamma (q - \gamma p) \log p\right]
+
+    ``mode="value"`` returns ``(f,)``; ``mode="grad_hess"`` returns
+    ``(f', f'', s)`` with ``s = q^gamma p q >= 0``, the logistic curvature
+    scaled by the focal factor (the surrogate of ``hessian="auto"``).
+    ``log p`` and ``log q`` come from a log-space softplus, and ``q^gamma`` as
+    ``exp(gamma log q)``, so all outputs are finite for every finite ``z``.
+    ``gamma = 0`` is cross-entropy: ``f' = p - 1``, ``f'' = p q``.
+
+    Reference: T.-Y. Lin et al., "Focal Loss for Dense Object Detection",
+    ICCV 2017, arXiv:1708.02002.
+    """
+    p, q, e = sigmoid_pair(z, xp)
+    log_p, log_q = log_sigmoid_pair(z, e, xp)
+    qg = xp.exp(gamma * log_q) if gamma != 0 else None
+    if mode == "value":
+        return (-log_p if qg is None else -qg * log_p,)
+    pq = p * q
+    if qg is None:
+        return -q, pq, pq
+    d1 = qg * (gamma * p * log_p - q)
+    d2 = qg * p * ((2 * gamma + 1) * q + gamma * (q - gamma * p) * log_p)
+    return d1, d2, qg * pq
+
+
+def softmax_focal(
+    t: Any, z: Any, gamma: float, xp: Any, mode: str
+) -> tuple[Any, ...]:
+    r"""Softmax focal loss of each row and its derivatives in the margins.
+
+    With ``p = softmax(z)``, ``u = p_t`` the probability of the true class
+    ``t`` and ``q = 1 - u``:
+
+    .. math::
+
+        \ell = -q^\gamma \log u, \qquad
+        \partial_k \ell = G_1 A_k, \qquad
+        \partial^2_{kk} \ell = G_2 A_k^2 + G_1 A_k (1 - 2 p_k)
+
+    where ``A_k = [k = t] - p_k``, ``G_1 = u g'(u) = q^gamma (gamma u log(u)/q - 1)``
+    and ``G_2 = u^2 g''(u)``. ``q`` is summed from the other classes, never
+    formed as ``1 - u``, and ``G_2 A_k^2`` is evaluated as
+    ``(G_2 q^2)(A_k / q)^2`` so that nothing overflows as ``q -> 0``.
+
+    Parameters
+    ----------
+    t : int array (n,)
+    z : float array (n, k)
+
+    Returns
+    -------
+    ``mode="value"``: ``(l,)`` of shape ``(n,)``. ``mode="grad_hess"``:
+    ``(grad, hess_exact, surrogate)`` of shape ``(n, k)``; the surrogate
+    ``q^gamma p_k (1 - p_k)`` is the softmax curvature scaled by the focal factor.
+
+    Reference: the derivation in gbdtCBL (Luo et al., Neurocomputing 634, 2025)
+    agrees with this one; both are checked against autograd in the tests.
+    """
+    n_classes = z.shape[-1]
+    m = xp.astype(xp.reshape(t, (-1, 1)) == xp.reshape(xp.arange(n_classes, dtype=t.dtype), (1, -1)),
+                  z.dtype)
+    shifted = z - xp.max(z, axis=-1, keepdims=True)
+    ex = xp.exp(shifted)
+    total = xp.sum(ex, axis=-1)
+    log_total = xp.log(total)
+    other = xp.sum(ex * (1 - m), axis=-1)  # sum of exp over the other classes: q * total
+    q = other / total
+    has_q = q > 0
+    log_u_direct = xp.sum(shifted * m, axis=-1) - log_total
+    # log u: log1p(-q) while q is small (u near 1), the direct difference otherwise.
+    log_u = xp.where(q < 0.5, log1p(-xp.where(q < 0.5, q, 0), xp), log_u_direct)
+    if gamma == 0:
+        if mode == "value":
+            return (-log_u,)
+        p = ex / xp.reshape(total, (-1, 1))
+        pp = p * (1 - p)
+        return p - m, pp, pp
+    log_q = xp.log(xp.where(has_q, other, 1)) - log_total
+    qg = xp.where(has_q, xp.exp(gamma * log_q), 0)
+    if mode == "value":
+        return (-qg * log_u,)
+    u = xp.exp(log_u)
+    q_safe = xp.where(has_q, q, 1)
+    rho = xp.where(has_q, log_u / q_safe, -1)  # log(u) / q, which tends to -1 as q -> 0
+    g1 = qg * (gamma * u * rho - 1)
+    g2q2 = qg * q * (-gamma * (gamma - 1) * u * u * rho + 2 * gamma * u + q)
+    p = ex / xp.reshape(total, (-1, 1))
+    a = m - p
+    r = xp.where(xp.reshape(has_q, (-1, 1)), a / xp.reshape(q_safe, (-1, 1)), m)
+    g1c = xp.reshape(g1, (-1, 1))
+    grad = g1c * a
+    hess = xp.reshape(g2q2, (-1, 1)) * r * r + g1c * a * (1 - 2 * p)
+    return grad, hess, xp.reshape(qg, (-1, 1)) * p * (1 - p)
+
+
+# ------------------------------------------------------------------------- kernels
+def _sigmoid_kernel(
+    y: Any, w: Any, z: Any, xp: Any, *, gamma: float, c0: Any, c1: Any, hard: bool,
+    mode: str, hessian: str,
+) -> tuple[Any, ...]:
+    """Binary and multi-label focal: ``l = c1 y f(z) + c0 (1 - y) f(-z)`` elementwise."""
+    if hard:
+        s = 2 * y - 1
+        c = c0 + (c1 - c0) * y
+        if mode == "value":
+            (f,) = focal_branch(s * z, gamma, xp, mode)
+            value = c * f
+            return (xp.sum(value, axis=-1) if value.ndim == 2 else value,)
+        d1, d2, sur = focal_branch(s * z, gamma, xp, mode)
+        grad, hess, sur = c * s * d1, c * d2, c * sur
+    else:
+        k1, k0 = c1 * y, c0 * (1 - y)
+        if mode == "value":
+            (f1,), (f0,) = focal_branch(z, gamma, xp, mode), focal_branch(-z, gamma, xp, mode)
+            value = k1 * f1 + k0 * f0
+            return (xp.sum(value, axis=-1) if value.ndim == 2 else value,)
+        a1, b1, s1 = focal_branch(z, gamma, xp, mode)
+        a0, b0, s0 = focal_branch(-z, gamma, xp, mode)
+        grad, hess, sur = k1 * a1 - k0 * a0, k1 * b1 + k0 * b0, k1 * s1 + k0 * s0
+        c = k1 + k0
+    if w is not None:
+        wc = xp.reshape(w, (-1, 1)) if z.ndim == 2 else w
+        grad, hess, sur, c = grad * wc, hess * wc, sur * wc, c * wc
+    return grad, apply_hessian_policy(hess, sur, c, hessian, xp)
+
+
+def _softmax_kernel(
+    t: Any, w: Any, z: Any, xp: Any, *, gamma: float, factors: Any, mode: str,
+    hessian: str, scale: float,
+) -> tuple[Any, ...]:
+    """Multiclass focal: ``l = c_t * softmax_focal`` with per-class factors ``c``."""
+    out = softmax_focal(t, z, gamma, xp, mode)
+    c = None if factors is None else xp.take(factors, xp.astype(t, xp.int64))
+    if w is not None and mode != "value":
+        c = w if c is None else c * w
+    if mode == "value":
+        return (out[0] if c is None else c * out[0],)
+    grad, hess, sur = out
+    if c is None:
+        weight = xp.ones_like(z)
+    else:
+        cc = xp.reshape(c, (-1, 1))
+        grad, hess, sur = grad * cc, hess * cc, sur * cc
+        weight = xp.broadcast_to(cc, z.shape)
+    return grad, apply_hessian_policy(hess, sur, weight, hessian, xp, scale=scale)
+
+
+# -------------------------------------------------------------------------- losses
+def _check_alpha(alpha: Any) -> None:
+    if alpha is None:
+        return
+    a = np.asarray(alpha, dtype=np.float64)
+    if a.ndim > 1 or a.size == 0 or not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise ValueError(f"alpha must be None, a non-negative scalar or a 1-D array, got {alpha!r}")
+    if a.ndim == 0 and a > 1:
+        raise ValueError(f"a scalar alpha weights positives by alpha and negatives by "
+                         f"1 - alpha, so it must be in [0, 1]; got {alpha!r}")
+
+
+def _check_class_weight(class_weight: Any) -> None:
+    if class_weight is None or isinstance(class_weight, Mapping):
+        return
+    if isinstance(class_weight, str):
+        if class_weight not in SCHEMES:
+            raise ValueError(f"class_weight={class_weight!r} is not one of {list(SCHEMES)}, "
+                             f"a dict, an array or None")
+        return
+    cw = np.asarray(class_weight, dtype=np.float64)
+    if cw.ndim == 0 or not np.all(np.isfinite(cw)) or np.any(cw < 0):
+        raise ValueError("class_weight must be 'balanced', 'effective', a dict or an array "
+                         "of finite non-negative weights")
+
+
+class FocalLoss(Loss):
+    r"""Focal loss (Lin et al. 2017) with optional alpha and class weights.
+
+    Binary (sigmoid link), multiclass (softmax) and multi-label (a sigmoid per
+    column); see :func:`gbloss.focal`.
+    """
+
+    _name = "focal"
+
+    def __init__(
+        self,
+        gamma: float = 2.0,
+        alpha: float | ArrayLike | None = None,
+        class_weight: str | Mapping | ArrayLike | None = None,
+        n_classes: int | None = None,
+        hessian: str = "auto",
+    ) -> None:
+        self.gamma = gamma
+        self.alpha = alpha
+        self.class_weight = class_weight
+        self.n_classes = n_classes
+        self.hessian = hessian
+        self._validate_params()
+
+    def _validate_params(self) -> None:
+        check_finite_scalar("gamma", self.gamma, low=0.0)
+        _check_alpha(self.alpha)
+        _check_class_weight(self.class_weight)
+        if self.n_classes is not None and (
+            isinstance(self.n_classes, bool) or not isinstance(self.n_classes, int | np.integer)
+            or self.n_classes < 2
+        ):
+            raise ValueError(f"n_classes must be an integer >= 2 or None, got {self.n_classes!r}")
+        check_hessian_option(self.hessian)
+
+    # ---- statistics: per-class factors (class weight x alpha) of the training labels
+    def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> NDArray | None:
+        if self.class_weight is None:
+            return None
+        counts = None
+        if isinstance(self.class_weight, str):
+            counts = class_counts(_to_numpy(labels.y), labels.n_classes, labels.task,
+                                  None if w is None else _to_numpy(w))
+        return resolve_class_weight(self.class_weight, labels.task, labels.n_classes, counts)
+
+    def _factors(self, labels: Labels, class_weight: NDArray | None) -> tuple[Any, Any] | Any:
+        """Per-class factors: ``(c0, c1)`` for sigmoid tasks, ``(k,)`` for multiclass."""
+        k = labels.n_classes
+        alpha = None if self.alpha is None else np.asarray(self.alpha, dtype=np.float64)
+        if labels.task == MULTICLASS:
+            if alpha is not None and alpha.ndim == 1 and alpha.shape != (k,):
+                raise ValueError(f"alpha has {alpha.size} entries for {k} classes")
+            if alpha is None and class_weight is None:
+                return None
+            a = np.ones(k) if alpha is None else np.broadcast_to(alpha, (k,))
+            return a * (np.ones(k) if class_weight is None else class_weight)
+        width = k if labels.task == MULTILABEL else None
+        if alpha is None:
+            a1, a0 = 1.0, 1.0
+        elif alpha.ndim == 0:
+            a1, a0 = float(alpha), 1.0 - float(alpha)
+        else:
+            if labels.task == BINARY and alpha.shape != (2,):
+                raise ValueError("binary alpha must be a scalar or [alpha_neg, alpha_pos]")
+            if labels.task == MULTILABEL and alpha.shape != (k,):
+                raise ValueError(f"multi-label alpha must be a scalar or have {k} entries")
+            a1, a0 = (alpha[1], alpha[0]) if labels.task == BINARY else (alpha, 1.0 - alpha)
+        if class_weight is None:
+            w0, w1 = 1.0, 1.0
+        else:
+            w0, w1 = class_weight[..., 0], class_weight[..., 1]
+        c0, c1 = np.asarray(a0 * w0, dtype=np.float64), np.asarray(a1 * w1, dtype=np.float64)
+        if width is not None:
+            c0, c1 = np.broadcast_to(c0, (width,)), np.broadcast_to(c1, (width,))
+        return c0, c1
+
+    def _kernel(self, labels: Labels, stats: Any, mode: str, xp: Any, dtype: Any) -> Any:
+        factors = self._factors(labels, stats)
+        gamma = float(self.gamma)
+        if labels.task == MULTICLASS:
+            k = labels.n_classes
+            scale = {"xgboost": 2.0, "lightgbm": k / (k - 1)}.get(self.hessian, 1.0)
+            f = None if factors is None else xp.asarray(factors, dtype=dtype)
+            return functools.partial(_softmax_kernel, gamma=gamma, factors=f, mode=mode,
+                                     hessian=self.hessian, scale=scale)
+        c0, c1 = factors
+        if np.ndim(c0) == 0:
+            c0, c1 = float(c0), float(c1)
+        else:
+            c0, c1 = xp.asarray(c0, dtype=dtype), xp.asarray(c1, dtype=dtype)
+        return functools.partial(_sigmoid_kernel, gamma=gamma, c0=c0, c1=c1, hard=labels.hard,
+                                 mode=mode, hessian=self.hessian)
+
+    # ---- init score
+    def _init_constant(self, labels: Labels, w: Any, stats: Any) -> NDArray:
+        y = _to_numpy(labels.y).astype(np.float64)
+        w = None if w is None else _to_numpy(w).astype(np.float64)
+        if labels.task == MULTICLASS:
+            counts = np.bincount(y.astype(np.intp), weights=w, minlength=labels.n_classes)
+            return self._init_softmax(labels, counts, stats)
+        ww = 1.0 if w is None else (w if y.ndim == 1 else w[:, None])
+        pos, neg = np.sum(ww * y, axis=0), np.sum(ww * (1 - y), axis=0)
+        c0, c1 = self._factors(labels, stats)
+        if labels.task == BINARY:
+            return np.asarray(self._init_sigmoid(pos, neg, c0, c1))
+        c0, c1 = np.broadcast_to(c0, pos.shape), np.broadcast_to(c1, pos.shape)
+        return np.array([self._init_sigmoid(pos[j], neg[j], c0[j], c1[j])
+                         for j in range(pos.shape[0])])
+
+    def _init_sigmoid(self, pos: float, neg: float, c0: float, c1: float) -> float:
+        """argmin_z c1 pos f(z) + c0 neg f(-z); a missing class gives p = 1 - eps (or eps)."""
+        a, b = c1 * pos, c0 * neg
+        if a <= 0 or b <= 0:
+            if a <= 0 and b <= 0:
+                return 0.0
+            return math.log((1 - _EPS) / _EPS) * (1.0 if a > 0 else -1.0)
+        if self.gamma == 0:
+            return math.log(a) - math.log(b)
+
+        def slope(z: float) -> float:
+            d_pos = focal_branch(np.array([z]), float(self.gamma), np, "grad_hess")[0][0]
+            d_neg = focal_branch(np.array([-z]), float(self.gamma), np, "grad_hess")[0][0]
+            return a * d_pos - b * d_neg
+
+        lo, hi = -1.0, 1.0
+        while slope(lo) > 0 and lo > -800:
+            lo *= 2
+        while slope(hi) < 0 and hi < 800:
+            hi *= 2
+        return float(optimize.brentq(slope, lo, hi, xtol=1e-14, rtol=4 * _EPS))
+
+    def _init_softmax(self, labels: Labels, counts: NDArray, stats: Any) -> NDArray:
+        """Centred argmin over constant margins; absent classes get probability eps."""
+        factors = self._factors(labels, stats)
+        k = labels.n_classes
+        weight = counts * (1.0 if factors is None else factors)
+        present = weight > 0
+        raw = np.zeros(k)
+        if not np.any(present):
+            return raw
+        idx = np.flatnonzero(present)
+        logw = np.log(weight[idx] / weight[idx].sum())
+        if self.gamma == 0 or idx.size == 1:
+            sub = logw
+        else:
+            sub_factors = None if factors is None else factors[idx]
+            rows = np.arange(idx.size, dtype=np.int32)
+
+            def objective(c: NDArray) -> tuple[float, NDArray]:
+                zz = np.broadcast_to(c, (idx.size, idx.size))
+                (val,) = softmax_focal(rows, zz, float(self.gamma), np, "value")
+                g = softmax_focal(rows, zz, float(self.gamma), np, "grad_hess")[0]
+                cw = counts[idx] * (1.0 if sub_factors is None else sub_factors)
+                return float(cw @ val), cw @ g
+
+            res = optimize.minimize(objective, logw, jac=True, method="BFGS",
+                                    options={"gtol": 1e-12 * max(1.0, weight.sum()),
+                                             "maxiter": 500})
+            sub = res.x
+        sub = sub - np.logaddexp.reduce(sub)  # log-probabilities of the present classes
+        raw[:] = math.log(_EPS)
+        raw[idx] = sub
+        return raw - raw.mean()
+
+
+def _to_numpy(a: Any) -> NDArray:
+    if isinstance(a, np.ndarray):
+        return a
+    try:
+        return np.asarray(a)
+    except TypeError:  # cupy and other device arrays
+        from array_api_compat import to_device
+
+        return np.asarray(to_device(a, "cpu"))
+
+
+class CrossEntropyLoss(FocalLoss):
+    r"""Class-weighted cross-entropy (log-loss); see :func:`gbloss.cross_entropy`."""
+
+    _name = "cross_entropy"
+
+    def __init__(
+        self,
+        class_weight: str | Mapping | ArrayLike | None = None,
+        n_classes: int | None = None,
+        hessian: str = "auto",
+    ) -> None:
+        self.class_weight = class_weight
+        self.n_classes = n_classes
+        self.hessian = hessian
+        self._validate_params()
+
+    # cross-entropy is the gamma = 0, alpha = None member of the focal family
+    gamma = 0.0
+    alpha = None
+
+
+def cross_entropy(
+    class_weight: str | Mapping | ArrayLike | None = None,
+    n_classes: int | None = None,
+    hessian: str = "auto",
+) -> CrossEntropyLoss:
+    r"""Class-weighted cross-entropy.
+
+    .. math::
+
+        \ell_i = -c_1 y_i \log p_i - c_0 (1 - y_i) \log(1 - p_i)
+        \quad\text{(binary, } p = \sigma(z)\text{)}, \qquad
+        \ell_i = -c_{t_i} \log \operatorname{softmax}(z_i)_{t_i}
+        \quad\text{(multiclass)}
+
+    with class weights ``c`` (1 when ``class_weight=None``). Multi-label rows
+    sum the binary loss over their columns.
+
+    Parameters
+    ----------
+    class_weight : None, "balanced", "effective", dict or array
+        ``"balanced"`` and ``"effective"`` are computed from the training
+        labels (see :func:`gbloss.class_weights`); a dict maps class id to
+        weight; an array has shape ``(2,)`` (binary), ``(k,)`` (multiclass) or
+        ``(2,)``/``(k, 2)`` (multi-label ``[neg, pos]``).
+    n_classes : int, optional
+        Checked against the margins' columns; sets the length of multiclass
+        init scores.
+    hessian : {"auto", "exact", "xgboost", "lightgbm"}
+        The exact diagonal ``p(1 - p)`` is positive; ``"auto"`` only floors it
+        at ``1e-6`` times the row weight. ``"xgboost"`` gives XGBoost's
+        ``max(2 p (1 - p), 1e-16)`` and ``"lightgbm"`` LightGBM's
+        ``k / (k - 1) p (1 - p)`` for multiclass, so that gbloss reproduces
+        ``multi:softprob`` and ``multiclass`` exactly.
+
+    Returns
+    -------
+    CrossEntropyLoss
+        Usable as ``obj=`` in XGBoost and ``"objective"`` in LightGBM.
+    """
+    return CrossEntropyLoss(class_weight=class_weight, n_classes=n_classes, hessian=hessian)
+
+
+def focal(
+    gamma: float = 2.0,
+    alpha: float | ArrayLike | None = None,
+    class_weight: str | Mapping | ArrayLike | None = None,
+    n_classes: int | None = None,
+    hessian: str = "auto",
+) -> FocalLoss:
+    r"""Focal loss (Lin et al. 2017) as an XGBoost / LightGBM objective.
+
+    .. math::
+
+        \ell_i = -\alpha_t c_t (1 - p_t)^\gamma \log p_t
+
+    where ``p_t`` is the predicted probability of the true class: ``sigmoid(z)``
+    for positives and ``1 - sigmoid(z)`` for negatives (binary, multi-label),
+    ``softmax(z)_t`` for multiclass. Soft binary labels ``y`` in ``[0, 1]``
+    give ``y l(1) + (1 - y) l(0)``, the focal loss expected under a Bernoulli(y)
+    label (as kornia's ``binary_focal_loss_with_logits``; torchvision's
+    ``sigmoid_focal_loss`` agrees on 0/1 labels). ``gamma=0`` is cross-entropy.
+
+    Task from shapes: margins ``(n,)`` with labels ``(n,)``: binary; margins
+    ``(n, k)`` with integer labels ``(n,)``: multiclass; margins ``(n, k)``
+    with 0/1 labels ``(n, k)``: multi-label.
+
+    Parameters
+    ----------
+    gamma : float >= 0
+        Focusing parameter; down-weights well-classified rows by ``(1 - p_t)^gamma``.
+    alpha : None, float in [0, 1] or array
+        Binary and multi-label: ``alpha`` for positives and ``1 - alpha`` for
+        negatives (``[alpha_neg, alpha_pos]`` or one per column as an array).
+        Multiclass: a per-class array, or a scalar that scales every class alike.
+    class_weight : None, "balanced", "effective", dict or array
+        As in :func:`cross_entropy`; multiplies ``alpha``.
+    n_classes : int, optional
+    hessian : {"auto", "exact", "xgboost", "lightgbm"}
+        The exact Hessian of focal loss is negative for confidently wrong rows
+        (``z_t`` below about -2.8 at ``gamma=2``). ``"auto"`` keeps it where it
+        is at least ``1e-6`` times the row weight and uses
+        ``max(alpha_t c_t q^gamma p (1 - p), 1e-6 w)`` elsewhere: the logistic
+        curvature scaled by the focal factor. ``"exact"`` returns the true
+        diagonal. ``"xgboost"`` / ``"lightgbm"`` scale the multiclass Hessian
+        by 2 and ``k/(k-1)`` as those boosters' softmax objectives do.
+
+    Returns
+    -------
+    FocalLoss
+
+    References
+    ----------
+    T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollar, "Focal Loss for Dense
+    Object Detection", ICCV 2017, arXiv:1708.02002.
+
+    Examples
+    --------
+    >>> import numpy as np, gbloss
+    >>> loss = gbloss.focal(gamma=2.0)
+    >>> grad, hess = loss.gradient_hessian(np.array([0.0, 1.0]), np.array([0.5, -1.0]))
+    >>> grad.shape, bool((hess > 0).all())
+    ((2,), True)
+    """
+    return FocalLoss(gamma=gamma, alpha=alpha, class_weight=class_weight, n_classes=n_classes,
+                     hessian=hessian)

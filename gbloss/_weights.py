@@ -1,0 +1,154 @@
+"""Per-class weights for imbalanced data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._validation import check_finite_scalar, check_option
+
+__all__ = ["class_counts", "class_weights", "resolve_class_weight"]
+
+SCHEMES = ("balanced", "effective")
+
+
+def class_counts(y: NDArray, n_classes: int | None, task: str, w: NDArray | None) -> NDArray:
+    """(Weighted) class counts: ``(2,)`` binary ``[n_0, n_1]``, ``(k,)`` multiclass, ``(k, 2)`` multi-label.
+
+    Soft binary labels count fractionally: ``n_1 = sum(w * y)``, ``n_0 = sum(w * (1 - y))``.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    w = None if w is None else np.asarray(w, dtype=np.float64)
+    if task == "multiclass":
+        return np.bincount(y.astype(np.intp), weights=w, minlength=n_classes or 0).astype(float)
+    ww = 1.0 if w is None else (w if y.ndim == 1 else w[:, None])
+    n1 = np.sum(ww * y, axis=0)
+    n0 = np.sum(ww * (1.0 - y), axis=0)
+    return np.stack([n0, n1], axis=-1)
+
+
+def _weights_from_counts(counts: NDArray, scheme: str, beta: float) -> NDArray:
+    """Weights along the last axis of ``counts`` with mean 1 over the rows they weight."""
+    counts = np.asarray(counts, dtype=np.float64)
+    present = counts > 0
+    if scheme == "balanced":
+        raw = np.where(present, 1.0 / np.where(present, counts, 1.0), 0.0)
+    else:  # effective number of samples (Cui et al. 2019): E_n = (1 - beta^n) / (1 - beta)
+        effective = -np.expm1(counts * np.log(beta)) / (1.0 - beta)
+        raw = np.where(present, 1.0 / np.where(present, effective, 1.0), 0.0)
+    # A class absent from the labels is at least as rare as the rarest present
+    # one: it gets the largest weight, so that validation rows of it still count.
+    largest = np.max(raw, axis=-1, keepdims=True)
+    raw = np.where(present, raw, largest)
+    # Normalise so that the weights average to 1 over the rows: sum_c n_c w_c = n.
+    total = np.sum(counts, axis=-1, keepdims=True)
+    weighted = np.sum(counts * raw, axis=-1, keepdims=True)
+    scale = np.where(weighted > 0, total / np.where(weighted > 0, weighted, 1.0), 1.0)
+    return raw * scale
+
+
+def class_weights(
+    y: ArrayLike,
+    scheme: str = "balanced",
+    beta: float = 0.9999,
+    sample_weight: ArrayLike | None = None,
+) -> NDArray[np.float64]:
+    """Per-class weights that average to 1 over the rows.
+
+    ``"balanced"``: ``w_c = n / (k n_c)`` (as scikit-learn's
+    ``compute_class_weight``). ``"effective"``: ``w_c`` proportional to
+    ``(1 - beta) / (1 - beta^{n_c})``, the inverse effective number of samples
+    (Cui et al., "Class-Balanced Loss Based on Effective Number of Samples",
+    CVPR 2019, arXiv:1901.05555). Both are scaled so that
+    ``sum_i w_{y_i} / n = 1``, so they change the balance between classes, not
+    the overall scale of the loss (and hence not the learning rate or
+    ``min_child_weight``).
+
+    Parameters
+    ----------
+    y : array of shape (n,) or (n, k)
+        Labels: 0/1 (or soft labels in [0, 1]) for binary, integers ``0..k-1``
+        for multiclass, a 0/1 matrix for multi-label data.
+    scheme : {"balanced", "effective"}
+    beta : float in [0, 1)
+        Only for ``"effective"``; ``beta -> 1`` approaches ``"balanced"``,
+        ``beta = 0`` gives equal weights.
+    sample_weight : array of shape (n,), optional
+        Counts become sums of sample weights.
+
+    Returns
+    -------
+    weights : ndarray
+        ``(2,)`` for binary labels (``[w_0, w_1]``), ``(k,)`` for multiclass
+        labels, ``(k, 2)`` for multi-label (``[w_neg, w_pos]`` of each column).
+        A class absent from ``y`` gets the largest weight of the present ones.
+    """
+    check_option("scheme", scheme, SCHEMES)
+    beta = check_finite_scalar("beta", beta, low=0.0, high=1.0)
+    if beta >= 1.0:
+        raise ValueError(f"beta must be < 1, got {beta!r}")
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim not in (1, 2) or y.shape[0] == 0:
+        raise ValueError(f"y must be a non-empty 1-D or 2-D array, got shape {y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y contains NaN or infinite values")
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    if w is not None and (w.shape != (y.shape[0],) or np.any(~(w >= 0))):
+        raise ValueError("sample_weight must be a non-negative array of shape (n,)")
+    if y.ndim == 2:
+        if np.any((y < 0) | (y > 1)):
+            raise ValueError("multi-label y must be in [0, 1]")
+        task, k = "multilabel", y.shape[1]
+    elif np.max(y) <= 1:
+        if np.any(y < 0):
+            raise ValueError("binary labels must be in [0, 1]")
+        task, k = "binary", 2
+    else:
+        if np.any((y < 0) | (y != np.round(y))):
+            raise ValueError("multiclass labels must be non-negative integers")
+        task, k = "multiclass", int(np.max(y)) + 1
+    return _weights_from_counts(class_counts(y, k, task, w), scheme, beta)
+
+
+def resolve_class_weight(
+    class_weight: Any,
+    task: str,
+    n_classes: int,
+    counts: NDArray | None,
+    beta: float = 0.9999,
+) -> NDArray | None:
+    """Turn a ``class_weight=`` argument into an array shaped like the counts (or ``None``).
+
+    ``counts`` are the training-set class counts; needed only for the schemes.
+    """
+    if class_weight is None:
+        return None
+    if isinstance(class_weight, str):
+        assert counts is not None
+        return _weights_from_counts(counts, class_weight, beta)
+    expected = (2,) if task == "binary" else (n_classes,) if task == "multiclass" else None
+    if isinstance(class_weight, Mapping):
+        size = 2 if task in ("binary", "multilabel") else n_classes
+        unknown = [c for c in class_weight if not (isinstance(c, int | np.integer) and 0 <= c < size)]
+        if unknown:
+            raise ValueError(f"class_weight has keys {unknown} outside the classes 0..{size - 1}")
+        cw = np.ones(size)
+        for c, v in class_weight.items():
+            cw[int(c)] = v
+    else:
+        cw = np.asarray(class_weight, dtype=np.float64)
+    if task == "multilabel":
+        if cw.shape == (2,):
+            cw = np.broadcast_to(cw, (n_classes, 2))
+        if cw.shape != (n_classes, 2):
+            raise ValueError(
+                f"multi-label class_weight must have shape (2,) or ({n_classes}, 2), got {cw.shape}"
+            )
+    elif cw.shape != expected:
+        raise ValueError(f"class_weight must have shape {expected}, got {cw.shape}")
+    if not np.all(np.isfinite(cw)) or np.any(cw < 0):
+        raise ValueError("class_weight must be finite and non-negative")
+    return cw

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up everything on a fresh machine and run the whole test suite.
+# Extra arguments go to pytest, e.g. scripts/test.sh -k focal
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+. .venv/bin/activate
+python -m pytest -n "${GBLOSS_TEST_WORKERS:-2}" "$@"
