@@ -553,10 +553,11 @@ def apply_hessian_policy(
     """Apply a Hessian policy to a loss's exact Hessian diagonal.
 
     ``exact``: the true diagonal (may be negative). ``surrogate``: the loss's
-    positive curvature used where the exact one is too small or negative.
-    ``weight``: the row's total weight (sample weight times class factors).
-    ``scale``: the booster convention's multiclass factor (2 for XGBoost,
-    k/(k-1) for LightGBM), 1 otherwise.
+    non-negative curvature used where the exact one is too small or negative;
+    ``None`` when the exact Hessian is never negative. ``weight``: the row's
+    total weight (sample weight times class factors), broadcastable to
+    ``exact``; ``None`` for 1. ``scale``: the booster convention's multiclass
+    factor (2 for XGBoost, k/(k-1) for LightGBM), 1 otherwise.
 
     * ``"exact"``: ``exact``.
     * ``"auto"``: ``exact`` where ``exact >= HESSIAN_FLOOR * weight``, else
@@ -569,9 +570,15 @@ def apply_hessian_policy(
     if policy == "exact":
         return exact
     if policy == "auto":
-        floor = HESSIAN_FLOOR * weight
-        return xp.where(exact >= floor, exact, xp.maximum(surrogate, floor))
-    h = xp.where(exact > 0, exact, surrogate)
+        floor = HESSIAN_FLOOR * (xp.ones_like(exact) if weight is None else weight)
+        h = xp.maximum(exact, floor)
+        if surrogate is not None:
+            # where(exact >= floor, exact, max(surrogate, floor)), without a `where` pass
+            h = xp.maximum(h, surrogate * xp.astype(exact < floor, exact.dtype))
+        return h
+    h = exact
+    if surrogate is not None:
+        h = xp.where(exact > 0, exact, surrogate)
     if scale != 1.0:
         h = h * scale
     if policy == "xgboost":

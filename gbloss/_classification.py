@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 
 from ._base import Labels, Loss, apply_hessian_policy, check_hessian_option
-from ._special import log1p, log_sigmoid_pair, log_softmax, sigmoid_pair
+from ._special import int_power, log1p, log_sigmoid_pair, sigmoid_pair
 from ._validation import BINARY, MULTICLASS, MULTILABEL, check_finite_scalar
 from ._weights import SCHEMES, class_counts, resolve_class_weight
 
@@ -49,24 +49,30 @@ def focal_branch(z: Any, gamma: float, xp: Any, mode: str) -> tuple[Any, ...]:
     ``mode="value"`` returns ``(f,)``; ``mode="grad_hess"`` returns
     ``(f', f'', s)`` with ``s = q^gamma p q >= 0``, the logistic curvature
     scaled by the focal factor (the surrogate of ``hessian="auto"``).
-    ``log p`` and ``log q`` come from a log-space softplus, and ``q^gamma`` as
-    ``exp(gamma log q)``, so all outputs are finite for every finite ``z``.
+    ``log p`` and ``log q`` come from a log-space softplus and ``q^gamma`` from
+    repeated products (integer gamma up to 4) or ``exp(gamma log q)``, so all
+    outputs are finite for every finite ``z``.
     ``gamma = 0`` is cross-entropy: ``f' = p - 1``, ``f'' = p q``.
 
     Reference: T.-Y. Lin et al., "Focal Loss for Dense Object Detection",
     ICCV 2017, arXiv:1708.02002.
     """
-    p, q, e = sigmoid_pair(z, xp)
-    log_p, log_q = log_sigmoid_pair(z, e, xp)
-    qg = xp.exp(gamma * log_q) if gamma != 0 else None
+    p, q, e, a = sigmoid_pair(z, xp)
+    if gamma == 0 and mode != "value":
+        pq = p * q
+        return -q, pq, pq  # cross-entropy's derivatives need no logarithm
+    log_p, log_q = log_sigmoid_pair(z, e, a, xp)
+    if gamma == 0:
+        qg = None
+    else:
+        qg = int_power(q, gamma, xp)
+        if qg is None:
+            qg = xp.exp(gamma * log_q)
     if mode == "value":
         return (-log_p if qg is None else -qg * log_p,)
-    pq = p * q
-    if qg is None:
-        return -q, pq, pq
     d1 = qg * (gamma * p * log_p - q)
     d2 = qg * p * ((2 * gamma + 1) * q + gamma * (q - gamma * p) * log_p)
-    return d1, d2, qg * pq
+    return d1, d2, qg * p * q
 
 
 def softmax_focal(
@@ -145,15 +151,19 @@ def _sigmoid_kernel(
     mode: str, hessian: str,
 ) -> tuple[Any, ...]:
     """Binary and multi-label focal: ``l = c1 y f(z) + c0 (1 - y) f(-z)`` elementwise."""
+    unit = isinstance(c0, float) and c0 == 1.0 and c1 == 1.0
     if hard:
         s = 2 * y - 1
-        c = c0 + (c1 - c0) * y
+        c = None if unit else c0 + (c1 - c0) * y
         if mode == "value":
-            (f,) = focal_branch(s * z, gamma, xp, mode)
-            value = c * f
+            (value,) = focal_branch(s * z, gamma, xp, mode)
+            value = value if c is None else c * value
             return (xp.sum(value, axis=-1) if value.ndim == 2 else value,)
         d1, d2, sur = focal_branch(s * z, gamma, xp, mode)
-        grad, hess, sur = c * s * d1, c * d2, c * sur
+        grad = s * d1
+        if c is not None:
+            grad, d2, sur = c * grad, c * d2, c * sur
+        hess = d2
     else:
         k1, k0 = c1 * y, c0 * (1 - y)
         if mode == "value":
@@ -166,8 +176,10 @@ def _sigmoid_kernel(
         c = k1 + k0
     if w is not None:
         wc = xp.reshape(w, (-1, 1)) if z.ndim == 2 else w
-        grad, hess, sur, c = grad * wc, hess * wc, sur * wc, c * wc
-    return grad, apply_hessian_policy(hess, sur, c, hessian, xp)
+        grad, hess, sur = grad * wc, hess * wc, sur * wc
+        c = wc if c is None else c * wc
+    exact_is_positive = gamma == 0  # cross-entropy: the exact Hessian p q is its own surrogate
+    return grad, apply_hessian_policy(hess, None if exact_is_positive else sur, c, hessian, xp)
 
 
 def _softmax_kernel(

@@ -1,0 +1,161 @@
+"""Speed of gbloss's classification objectives against plain numpy and the built-in objectives.
+
+Two parts (issue 2):
+
+* kernel: ``gradient_hessian`` at 1M rows -- binary focal against a plain numpy
+  float32 logistic grad/hess, 10-class focal against plain numpy softmax
+  cross-entropy -- plus the naive one-expression numpy focal for scale;
+* training: XGBoost ``hist`` and LightGBM, 1M x 20, 50 rounds, gbloss focal
+  against the built-in ``binary:logistic`` / ``binary`` objectives.
+
+Every figure is the median of interleaved repeats, reported as a ratio to the
+baseline measured in the same run. Run ``python benchmarks/bench_objectives.py``
+(``--quick`` for a smaller smoke run); results go to
+``benchmarks/results/objectives.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+import gbloss
+from _common import environment, median_ratio, write_results
+
+RESULTS = Path(__file__).parent / "results" / "objectives.md"
+
+
+def logistic_numpy(y, z):
+    p = 1 / (1 + np.exp(-z))
+    return p - y, p * (1 - p)
+
+
+def softmax_ce_numpy(t, z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    g = p.copy()
+    g[np.arange(len(t)), t] -= 1
+    return g, p * (1 - p)
+
+
+def focal_naive_numpy(y, z, gamma=2.0):
+    """Binary focal grad/hess as one numpy expression (the usual hand-written objective)."""
+    p = 1 / (1 + np.exp(-z))
+    pt = np.where(y == 1, p, 1 - p)
+    q = 1 - pt
+    s = 2 * y - 1
+    logpt = np.log(np.clip(pt, 1e-12, None))
+    g = s * q**gamma * (gamma * pt * logpt - q)
+    h = pt * q**gamma * ((2 * gamma + 1) * q + gamma * (q - gamma * pt) * logpt)
+    return g, h
+
+
+def timeit(fn, repeats):
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def interleave(cases: dict, repeats: int, inner: int = 1) -> dict[str, list[float]]:
+    """Run each case once per round, rounds repeated; returns per-case lists of seconds."""
+    times = {k: [] for k in cases}
+    for fn in cases.values():
+        fn()  # warm-up
+    for _ in range(repeats):
+        for name, fn in cases.items():
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            times[name].append((time.perf_counter() - t0) / inner)
+    return times
+
+
+def kernel_bench(n: int, repeats: int) -> list[str]:
+    rng = np.random.default_rng(0)
+    z = (rng.normal(size=n) * 2).astype(np.float32)
+    y = (rng.random(n) < 0.05).astype(np.float32)
+    k = 10
+    zk = rng.normal(size=(n, k)).astype(np.float32)
+    t = rng.integers(0, k, n)
+    tf = t.astype(np.float32)
+    focal = gbloss.focal(gamma=2.0)
+    focal_a = gbloss.focal(gamma=2.0, alpha=0.25)
+    ce = gbloss.cross_entropy()
+    cases = {
+        "numpy logistic (baseline)": lambda: logistic_numpy(y, z),
+        "gbloss focal binary": lambda: focal.gradient_hessian(y, z),
+        "gbloss focal binary, alpha=0.25": lambda: focal_a.gradient_hessian(y, z),
+        "gbloss cross_entropy binary": lambda: ce.gradient_hessian(y, z),
+        "naive numpy focal binary": lambda: focal_naive_numpy(y, z),
+        "numpy softmax CE 10-class (baseline)": lambda: softmax_ce_numpy(t, zk),
+        "gbloss focal 10-class": lambda: focal.gradient_hessian(tf, zk),
+        "gbloss cross_entropy 10-class": lambda: ce.gradient_hessian(tf, zk),
+    }
+    times = interleave(cases, repeats)
+    base_b = times["numpy logistic (baseline)"]
+    base_m = times["numpy softmax CE 10-class (baseline)"]
+    rows = ["| case | median ms | ratio to baseline |", "|---|---|---|"]
+    for name, ts in times.items():
+        base = base_m if "10-class" in name else base_b
+        rows.append(f"| {name} | {np.median(ts) * 1e3:.2f} | {median_ratio(ts, base):.2f} |")
+    return rows
+
+
+def training_bench(n: int, rounds: int, repeats: int) -> list[str]:
+    import lightgbm as lgb
+    import xgboost as xgb
+
+    rng = np.random.default_rng(42)
+    X = rng.normal(size=(n, 20)).astype(np.float32)
+    logit = X[:, 0] - 0.5 * X[:, 1] + 0.25 * X[:, 2] * X[:, 3] - 2.5
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.float32)
+    focal = gbloss.focal(gamma=2.0)
+
+    dtrain = xgb.DMatrix(X, y, nthread=2)
+    xp = {"tree_method": "hist", "max_depth": 6, "eta": 0.3, "nthread": 2}
+    xgb.train({**xp, "objective": "binary:logistic"}, dtrain, 1)  # builds the quantile sketch
+    ds = lgb.Dataset(X, y, params={"verbose": -1, "max_bin": 255}, free_raw_data=False).construct()
+    lp = {"num_leaves": 63, "learning_rate": 0.1, "num_threads": 2, "verbose": -1,
+          "force_col_wise": True, "deterministic": True}
+    cases = {
+        "xgboost binary:logistic (baseline)": lambda: xgb.train(
+            {**xp, "objective": "binary:logistic"}, dtrain, rounds),
+        "xgboost gbloss focal": lambda: gbloss.xgboost.train(xp, dtrain, focal, rounds),
+        "lightgbm binary (baseline)": lambda: lgb.train({**lp, "objective": "binary"}, ds, rounds),
+        "lightgbm gbloss focal": lambda: gbloss.lightgbm.train(lp, ds, focal, rounds),
+    }
+    times = interleave(cases, repeats)
+    rows = ["| case | median s | ratio to built-in |", "|---|---|---|"]
+    for name, ts in times.items():
+        base = times["xgboost binary:logistic (baseline)" if name.startswith("xgboost")
+                     else "lightgbm binary (baseline)"]
+        rows.append(f"| {name} | {np.median(ts):.2f} | {median_ratio(ts, base):.2f} |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
+    args = parser.parse_args()
+    n_kernel = 100_000 if args.quick else 1_000_000
+    repeats = 3 if args.quick else 7
+    sections = {
+        f"gradient_hessian, {n_kernel:,} rows (float32, median of {repeats} interleaved repeats)":
+            kernel_bench(n_kernel, repeats),
+    }
+    n_train = 100_000 if args.quick else 1_000_000
+    train_repeats = 2 if args.quick else 5
+    sections[f"training, {n_train:,} x 20, 50 rounds (median of {train_repeats} interleaved repeats)"] = \
+        training_bench(n_train, 50, train_repeats)
+    write_results(RESULTS, "Classification objectives", __doc__, sections, quick=args.quick)
+    print(RESULTS.read_text())
+
+
+if __name__ == "__main__":
+    main()
