@@ -24,6 +24,7 @@ Tests check both paths against each other and against torch autograd.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -55,12 +56,39 @@ def is_numpy(xp: Any) -> bool:
     return xp is np or is_numpy_namespace(xp)
 
 
+def arange_like(n: int, ref: Any, xp: Any) -> Any:
+    """``xp.arange(n)`` with the dtype and device of ``ref`` (torch and cupy put arrays
+    created without a device on the default one, which need not be ``ref``'s)."""
+    if xp is np:  # (array_api_compat's numpy namespace takes device=)
+        return xp.arange(n, dtype=ref.dtype)
+    return xp.arange(n, dtype=ref.dtype, device=ref.device)  # the array API's .device
+
+
 def default_n_threads() -> int:
-    """Cores this process may use (respects CPU affinity, as Dask workers set it)."""
+    """Cores this process may use (CPU affinity), at most the Dask worker's thread count.
+
+    Inside a Dask worker's task (``xgboost.dask``, ``lightgbm.dask``) the
+    worker's ``nthreads`` caps it, so that workers sharing a machine do not
+    oversubscribe its cores.
+    """
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        n = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - macOS, Windows
-        return max(1, os.cpu_count() or 1)
+        n = max(1, os.cpu_count() or 1)
+    worker = _dask_worker_threads()
+    return min(n, worker) if worker else n
+
+
+def _dask_worker_threads() -> int | None:
+    """``nthreads`` of the Dask worker running the current task, or None outside one."""
+    if "distributed" not in sys.modules:
+        return None
+    try:
+        from distributed import get_worker
+
+        return int(get_worker().state.nthreads)
+    except (ValueError, AttributeError, ImportError):  # not in a worker's task
+        return None
 
 
 def _get_pool(n_threads: int) -> ThreadPoolExecutor:

@@ -23,7 +23,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 
+from ._array import arange_like
 from ._base import Labels, Loss, apply_hessian_policy, check_hessian_option
+from ._device import asarray_on, to_numpy
+from ._drw import DRWMixin
 from ._special import int_power, log1p, log_sigmoid_pair, sigmoid_pair
 from ._validation import BINARY, MULTICLASS, MULTILABEL, check_finite_scalar
 from ._weights import SCHEMES, class_counts, resolve_class_weight
@@ -46,7 +49,8 @@ def focal_branch(z: Any, gamma: float, xp: Any, mode: str) -> tuple[Any, ...]:
 
         f''(z) = p q^\gamma \left[(2\gamma + 1) q + \gamma (q - \gamma p) \log p\right]
 
-    ``mode="value"`` returns ``(f,)``; ``mode="grad_hess"`` returns
+    ``mode="value"`` returns ``(f,)``; ``mode="value_grad"`` returns ``(f, f')``
+    (one pass, for :mod:`gbloss.torch`); ``mode="grad_hess"`` returns
     ``(f', f'', s)`` with ``s = q^gamma p q >= 0``, the logistic curvature
     scaled by the focal factor (the surrogate of ``hessian="auto"``).
     ``log p`` and ``log q`` come from a log-space softplus and ``q^gamma`` from
@@ -58,7 +62,7 @@ def focal_branch(z: Any, gamma: float, xp: Any, mode: str) -> tuple[Any, ...]:
     ICCV 2017, arXiv:1708.02002.
     """
     p, q, e, a = sigmoid_pair(z, xp)
-    if gamma == 0 and mode != "value":
+    if gamma == 0 and mode == "grad_hess":
         pq = p * q
         return -q, pq, pq  # cross-entropy's derivatives need no logarithm
     log_p, log_q = log_sigmoid_pair(z, e, a, xp)
@@ -70,6 +74,8 @@ def focal_branch(z: Any, gamma: float, xp: Any, mode: str) -> tuple[Any, ...]:
             qg = xp.exp(gamma * log_q)
     if mode == "value":
         return (-log_p if qg is None else -qg * log_p,)
+    if mode == "value_grad":
+        return (-log_p, -q) if qg is None else (-qg * log_p, qg * (gamma * p * log_p - q))
     d1 = qg * (gamma * p * log_p - q)
     d2 = qg * p * ((2 * gamma + 1) * q + gamma * (q - gamma * p) * log_p)
     return d1, d2, qg * p * q
@@ -91,8 +97,9 @@ def softmax_focal(
 
     where ``A_k = [k = t] - p_k``, ``G_1 = u g'(u) = q^gamma (gamma u log(u)/q - 1)``
     and ``G_2 = u^2 g''(u)``. ``q`` is summed from the other classes, never
-    formed as ``1 - u``, and ``G_2 A_k^2`` is evaluated as
-    ``(G_2 q^2)(A_k / q)^2`` so that nothing overflows as ``q -> 0``.
+    formed as ``1 - u``; so is ``1 - p_k`` for a dominant wrong class; and the
+    Hessian diagonal is written per case (true class, other classes) so that
+    every entry keeps its relative accuracy as ``u -> 0`` or ``q -> 0``.
 
     Parameters
     ----------
@@ -101,7 +108,8 @@ def softmax_focal(
 
     Returns
     -------
-    ``mode="value"``: ``(l,)`` of shape ``(n,)``. ``mode="grad_hess"``:
+    ``mode="value"``: ``(l,)`` of shape ``(n,)``. ``mode="value_grad"``:
+    ``(l, grad)`` (one pass, for :mod:`gbloss.torch`). ``mode="grad_hess"``:
     ``(grad, hess_exact, surrogate)`` of shape ``(n, k)``; the surrogate
     ``q^gamma p_k (1 - p_k)`` is the softmax curvature scaled by the focal factor.
 
@@ -109,40 +117,61 @@ def softmax_focal(
     agrees with this one; both are checked against autograd in the tests.
     """
     n_classes = z.shape[-1]
-    m = xp.astype(xp.reshape(t, (-1, 1)) == xp.reshape(xp.arange(n_classes, dtype=t.dtype), (1, -1)),
+    m = xp.astype(xp.reshape(t, (-1, 1)) == xp.reshape(arange_like(n_classes, t, xp), (1, -1)),
                   z.dtype)
+    not_m = 1 - m
     shifted = z - xp.max(z, axis=-1, keepdims=True)
     ex = xp.exp(shifted)
     total = xp.sum(ex, axis=-1)
     log_total = xp.log(total)
-    other = xp.sum(ex * (1 - m), axis=-1)  # sum of exp over the other classes: q * total
+    other = xp.sum(ex * not_m, axis=-1)  # sum of exp over the other classes: q * total
     q = other / total
     has_q = q > 0
     log_u_direct = xp.sum(shifted * m, axis=-1) - log_total
     # log u: log1p(-q) while q is small (u near 1), the direct difference otherwise.
     log_u = xp.where(q < 0.5, log1p(-xp.where(q < 0.5, q, 0), xp), log_u_direct)
+    if gamma == 0 and mode == "value":
+        return (-log_u,)
+    total_c = xp.reshape(total, (-1, 1))
+    p = ex / total_c
+    # [k = t] - p_k without cancellation (q for the true class). Blends with the 0/1
+    # masks are exact and, unlike `where`, cost one cheap pass each.
+    a = m * xp.reshape(q, (-1, 1)) - not_m * p
+    if mode == "grad_hess":
+        # 1 - p_k without cancellation: for a class with p_k > 1/2 (the unique maximum)
+        # it is the sum of the classes below the maximum.
+        dominant = xp.astype(p > 0.5, z.dtype)
+        rest = xp.sum(ex * xp.astype(shifted < 0, z.dtype), axis=-1)
+        comp = dominant * xp.reshape(rest / total, (-1, 1)) + (1 - dominant) * (1 - p)
     if gamma == 0:
-        if mode == "value":
-            return (-log_u,)
-        p = ex / xp.reshape(total, (-1, 1))
-        pp = p * (1 - p)
-        return p - m, pp, pp
-    log_q = xp.log(xp.where(has_q, other, 1)) - log_total
-    qg = xp.where(has_q, xp.exp(gamma * log_q), 0)
+        if mode == "value_grad":
+            return -log_u, -a
+        pp = p * comp
+        return -a, pp, pp
+    qg = int_power(q, gamma, xp)
+    if qg is None:
+        log_q = xp.log(xp.where(has_q, other, 1)) - log_total
+        qg = xp.where(has_q, xp.exp(gamma * log_q), 0)
     if mode == "value":
         return (-qg * log_u,)
     u = xp.exp(log_u)
     q_safe = xp.where(has_q, q, 1)
     rho = xp.where(has_q, log_u / q_safe, -1)  # log(u) / q, which tends to -1 as q -> 0
     g1 = qg * (gamma * u * rho - 1)
-    g2q2 = qg * q * (-gamma * (gamma - 1) * u * u * rho + 2 * gamma * u + q)
-    p = ex / xp.reshape(total, (-1, 1))
-    a = m - p
-    r = xp.where(xp.reshape(has_q, (-1, 1)), a / xp.reshape(q_safe, (-1, 1)), m)
-    g1c = xp.reshape(g1, (-1, 1))
-    grad = g1c * a
-    hess = xp.reshape(g2q2, (-1, 1)) * r * r + g1c * a * (1 - 2 * p)
-    return grad, hess, xp.reshape(qg, (-1, 1)) * p * (1 - p)
+    grad = xp.reshape(g1, (-1, 1)) * a
+    if mode == "value_grad":
+        return -qg * log_u, grad
+    # The diagonal, written per case so that nothing cancels as u -> 0 or q -> 0:
+    #   true class:  u q^g [(2g + 1) q + g (q - g u) log u]
+    #   other class: p q^g [(1 - p) + (p / q) u (2g - g (g - 1) u rho) - g u rho (1 - 2p)]
+    # (algebraically G2 A^2 + G1 A (1 - 2p) with G1 = u g'(u), G2 = u^2 g''(u)).
+    h_true = u * qg * ((2 * gamma + 1) * q + gamma * (q - gamma * u) * log_u)
+    qg_c, u_c, rho_c = (xp.reshape(v, (-1, 1)) for v in (qg, u, rho))
+    ratio = not_m * p / xp.reshape(q_safe, (-1, 1))  # p_k / q <= 1 off the true class
+    h_other = p * qg_c * (comp + ratio * u_c * (2 * gamma - gamma * (gamma - 1) * u_c * rho_c)
+                          - gamma * u_c * rho_c * (1 - 2 * p))
+    hess = m * xp.reshape(h_true, (-1, 1)) + not_m * h_other
+    return grad, hess, qg_c * p * comp
 
 
 # ------------------------------------------------------------------------- kernels
@@ -154,7 +183,7 @@ def _sigmoid_kernel(
     unit = isinstance(c0, float) and c0 == 1.0 and c1 == 1.0
     if hard:
         s = 2 * y - 1
-        c = None if unit else c0 + (c1 - c0) * y
+        c = None if unit else c1 * y + c0 * (1 - y)  # exact for 0/1 y (no cancellation)
         if mode == "value":
             (value,) = focal_branch(s * z, gamma, xp, mode)
             value = value if c is None else c * value
@@ -229,11 +258,12 @@ def _check_class_weight(class_weight: Any) -> None:
                          "of finite non-negative weights")
 
 
-class FocalLoss(Loss):
+class FocalLoss(DRWMixin, Loss):
     r"""Focal loss (Lin et al. 2017) with optional alpha and class weights.
 
     Binary (sigmoid link), multiclass (softmax) and multi-label (a sigmoid per
-    column); see :func:`gbloss.focal`.
+    column); see :func:`gbloss.focal`. ``drw_start_round`` defers the class
+    weights to that boosting round (see :func:`gbloss.drw_callback`).
     """
 
     _name = "focal"
@@ -245,12 +275,14 @@ class FocalLoss(Loss):
         class_weight: str | Mapping | ArrayLike | None = None,
         n_classes: int | None = None,
         hessian: str = "auto",
+        drw_start_round: int | None = None,
     ) -> None:
         self.gamma = gamma
         self.alpha = alpha
         self.class_weight = class_weight
         self.n_classes = n_classes
         self.hessian = hessian
+        self.drw_start_round = drw_start_round
         self._validate_params()
 
     def _validate_params(self) -> None:
@@ -263,16 +295,20 @@ class FocalLoss(Loss):
         ):
             raise ValueError(f"n_classes must be an integer >= 2 or None, got {self.n_classes!r}")
         check_hessian_option(self.hessian)
+        self._check_drw()
 
     # ---- statistics: per-class factors (class weight x alpha) of the training labels
     def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> NDArray | None:
-        if self.class_weight is None:
+        class_weight = self.class_weight
+        if class_weight is None and self.drw_start_round is not None:
+            class_weight = "effective"  # deferred re-weighting switches these on
+        if class_weight is None:
             return None
         counts = None
-        if isinstance(self.class_weight, str):
+        if isinstance(class_weight, str):
             counts = class_counts(_to_numpy(labels.y), labels.n_classes, labels.task,
                                   None if w is None else _to_numpy(w))
-        return resolve_class_weight(self.class_weight, labels.task, labels.n_classes, counts)
+        return resolve_class_weight(class_weight, labels.task, labels.n_classes, counts)
 
     def _factors(self, labels: Labels, class_weight: NDArray | None) -> tuple[Any, Any] | Any:
         """Per-class factors: ``(c0, c1)`` for sigmoid tasks, ``(k,)`` for multiclass."""
@@ -306,24 +342,26 @@ class FocalLoss(Loss):
         return c0, c1
 
     def _kernel(self, labels: Labels, stats: Any, mode: str, xp: Any, dtype: Any) -> Any:
-        factors = self._factors(labels, stats)
+        factors = self._factors(labels, stats if self._drw_weights_on() else None)
         gamma = float(self.gamma)
         if labels.task == MULTICLASS:
             k = labels.n_classes
             scale = {"xgboost": 2.0, "lightgbm": k / (k - 1)}.get(self.hessian, 1.0)
-            f = None if factors is None else xp.asarray(factors, dtype=dtype)
+            f = None if factors is None else asarray_on(factors, labels.y, xp, dtype)
             return functools.partial(_softmax_kernel, gamma=gamma, factors=f, mode=mode,
                                      hessian=self.hessian, scale=scale)
         c0, c1 = factors
         if np.ndim(c0) == 0:
             c0, c1 = float(c0), float(c1)
         else:
-            c0, c1 = xp.asarray(c0, dtype=dtype), xp.asarray(c1, dtype=dtype)
+            c0, c1 = asarray_on(c0, labels.y, xp, dtype), asarray_on(c1, labels.y, xp, dtype)
         return functools.partial(_sigmoid_kernel, gamma=gamma, c0=c0, c1=c1, hard=labels.hard,
                                  mode=mode, hessian=self.hessian)
 
     # ---- init score
     def _init_constant(self, labels: Labels, w: Any, stats: Any) -> NDArray:
+        if not self._drw_weights_on():
+            stats = None  # training starts before the deferred class weights switch on
         y = _to_numpy(labels.y).astype(np.float64)
         w = None if w is None else _to_numpy(w).astype(np.float64)
         if labels.task == MULTICLASS:
@@ -395,14 +433,8 @@ class FocalLoss(Loss):
 
 
 def _to_numpy(a: Any) -> NDArray:
-    if isinstance(a, np.ndarray):
-        return a
-    try:
-        return np.asarray(a)
-    except TypeError:  # cupy and other device arrays
-        from array_api_compat import to_device
-
-        return np.asarray(to_device(a, "cpu"))
+    """A host numpy array of ``a`` (numpy, cupy, torch, array-api-strict on any device)."""
+    return to_numpy(a)
 
 
 class CrossEntropyLoss(FocalLoss):
@@ -415,10 +447,12 @@ class CrossEntropyLoss(FocalLoss):
         class_weight: str | Mapping | ArrayLike | None = None,
         n_classes: int | None = None,
         hessian: str = "auto",
+        drw_start_round: int | None = None,
     ) -> None:
         self.class_weight = class_weight
         self.n_classes = n_classes
         self.hessian = hessian
+        self.drw_start_round = drw_start_round
         self._validate_params()
 
     # cross-entropy is the gamma = 0, alpha = None member of the focal family
@@ -430,6 +464,7 @@ def cross_entropy(
     class_weight: str | Mapping | ArrayLike | None = None,
     n_classes: int | None = None,
     hessian: str = "auto",
+    drw_start_round: int | None = None,
 ) -> CrossEntropyLoss:
     r"""Class-weighted cross-entropy.
 
@@ -459,13 +494,29 @@ def cross_entropy(
         ``max(2 p (1 - p), 1e-16)`` and ``"lightgbm"`` LightGBM's
         ``k / (k - 1) p (1 - p)`` for multiclass, so that gbloss reproduces
         ``multi:softprob`` and ``multiclass`` exactly.
+    drw_start_round : int, optional
+        Deferred re-weighting (Cao et al. 2019): no class weights before this
+        boosting round (0-based, counted from the start of the training call),
+        ``class_weight`` from it on (``"effective"``, beta = 0.9999, when
+        ``class_weight`` is None). XGBoost >= 3.2's ``xgb.train`` / ``xgb.cv``
+        pass the round to the loss; LightGBM and ``XGBClassifier`` need
+        ``callbacks=[gbloss.drw_callback()]``. ``loss()``, ``metric`` and
+        ``init_score`` are those of round 0.
 
     Returns
     -------
     CrossEntropyLoss
         Usable as ``obj=`` in XGBoost and ``"objective"`` in LightGBM.
+
+    References
+    ----------
+    G. King, L. Zeng, "Logistic Regression in Rare Events Data", Political
+    Analysis 9(2), 2001 (weighting for rare events). Y. Cui et al.,
+    "Class-Balanced Loss Based on Effective Number of Samples", CVPR 2019,
+    arXiv:1901.05555 (``class_weight="effective"``).
     """
-    return CrossEntropyLoss(class_weight=class_weight, n_classes=n_classes, hessian=hessian)
+    return CrossEntropyLoss(class_weight=class_weight, n_classes=n_classes, hessian=hessian,
+                            drw_start_round=drw_start_round)
 
 
 def focal(
@@ -474,6 +525,7 @@ def focal(
     class_weight: str | Mapping | ArrayLike | None = None,
     n_classes: int | None = None,
     hessian: str = "auto",
+    drw_start_round: int | None = None,
 ) -> FocalLoss:
     r"""Focal loss (Lin et al. 2017) as an XGBoost / LightGBM objective.
 
@@ -511,6 +563,14 @@ def focal(
         curvature scaled by the focal factor. ``"exact"`` returns the true
         diagonal. ``"xgboost"`` / ``"lightgbm"`` scale the multiclass Hessian
         by 2 and ``k/(k-1)`` as those boosters' softmax objectives do.
+    drw_start_round : int, optional
+        Deferred re-weighting (Cao et al. 2019): no class weights before this
+        boosting round (0-based, counted from the start of the training call),
+        ``class_weight`` from it on (``"effective"``, beta = 0.9999, when
+        ``class_weight`` is None). XGBoost >= 3.2's ``xgb.train`` / ``xgb.cv``
+        pass the round to the loss; LightGBM and ``XGBClassifier`` need
+        ``callbacks=[gbloss.drw_callback()]``. ``loss()``, ``metric`` and
+        ``init_score`` are those of round 0.
 
     Returns
     -------
@@ -530,4 +590,4 @@ def focal(
     ((2,), True)
     """
     return FocalLoss(gamma=gamma, alpha=alpha, class_weight=class_weight, n_classes=n_classes,
-                     hessian=hessian)
+                     hessian=hessian, drw_start_round=drw_start_round)

@@ -37,7 +37,8 @@ def _weights_from_counts(counts: NDArray, scheme: str, beta: float) -> NDArray:
     if scheme == "balanced":
         raw = np.where(present, 1.0 / np.where(present, counts, 1.0), 0.0)
     else:  # effective number of samples (Cui et al. 2019): E_n = (1 - beta^n) / (1 - beta)
-        effective = -np.expm1(counts * np.log(beta)) / (1.0 - beta)
+        with np.errstate(divide="ignore", invalid="ignore"):  # beta = 0: log(0) = -inf
+            effective = -np.expm1(counts * np.log(beta)) / (1.0 - beta)
         raw = np.where(present, 1.0 / np.where(present, effective, 1.0), 0.0)
     # A class absent from the labels is at least as rare as the rarest present
     # one: it gets the largest weight, so that validation rows of it still count.
@@ -56,7 +57,13 @@ def class_weights(
     beta: float = 0.9999,
     sample_weight: ArrayLike | None = None,
 ) -> NDArray[np.float64]:
-    """Per-class weights that average to 1 over the rows.
+    r"""Per-class weights that average to 1 over the rows.
+
+    .. math::
+
+        w_c \propto \frac{1}{n_c} \ (\text{"balanced"}), \qquad
+        w_c \propto \frac{1 - \beta}{1 - \beta^{n_c}} \ (\text{"effective"}),
+        \qquad \frac{1}{n} \sum_i w_{y_i} = 1
 
     ``"balanced"``: ``w_c = n / (k n_c)`` (as scikit-learn's
     ``compute_class_weight``). ``"effective"``: ``w_c`` proportional to
@@ -85,6 +92,11 @@ def class_weights(
         ``(2,)`` for binary labels (``[w_0, w_1]``), ``(k,)`` for multiclass
         labels, ``(k, 2)`` for multi-label (``[w_neg, w_pos]`` of each column).
         A class absent from ``y`` gets the largest weight of the present ones.
+
+    References
+    ----------
+    Y. Cui, M. Jia, T.-Y. Lin, Y. Song, S. Belongie, "Class-Balanced Loss Based
+    on Effective Number of Samples", CVPR 2019, arXiv:1901.05555.
     """
     check_option("scheme", scheme, SCHEMES)
     beta = check_finite_scalar("beta", beta, low=0.0, high=1.0)

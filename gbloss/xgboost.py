@@ -20,8 +20,9 @@ import numpy as np
 import xgboost as xgb
 
 from ._base import Loss
+from ._device import params_device, with_device
 
-__all__ = ["booster_params", "train"]
+__all__ = ["booster_params", "objective", "train"]
 
 
 def _labels(dtrain: xgb.DMatrix) -> tuple[np.ndarray, np.ndarray | None]:
@@ -61,6 +62,22 @@ def booster_params(params: Mapping[str, Any], loss: Loss, y: Any,
     return params
 
 
+def objective(loss: Loss, params: Mapping[str, Any]) -> Loss:
+    """``loss`` set up for the booster ``params``: kernel threads and device.
+
+    ``nthread`` (or ``n_jobs``) sets the threads of gbloss's CPU kernels. With
+    ``device="cuda"`` (or ``"cuda:N"``, ``"gpu"``) the objective and metric run
+    on that GPU with cupy: labels, weights and label statistics are copied to
+    the device once per DMatrix, the margins (which XGBoost hands over on the
+    host) once per round, and the gradient and Hessian go back to XGBoost as
+    device arrays. Use it with ``xgb.train(params, dtrain, obj=...)`` or
+    ``XGBClassifier(objective=...)``; :func:`train` calls it.
+    """
+    obj = loss._with_threads(params.get("nthread", params.get("n_jobs")))
+    device = params_device(params)
+    return with_device(obj, device) if device is not None else obj
+
+
 def train(
     params: Mapping[str, Any],
     dtrain: xgb.DMatrix,
@@ -78,7 +95,8 @@ def train(
     params : dict
         Booster parameters, without ``objective`` (set here from the loss's
         link). Give ``num_class`` for multiclass data, as usual. ``nthread``
-        also sets the threads of gbloss's CPU kernels.
+        also sets the threads of gbloss's CPU kernels; ``device="cuda"`` runs
+        the objective on the GPU (see :func:`objective`).
     dtrain : xgboost.DMatrix
         Training data with labels and optional weights. Weights are applied to
         the gradients by the loss (XGBoost does not apply them to a custom
@@ -102,7 +120,7 @@ def train(
     if y.ndim == 1 and num_class < 2 and y.size and dtrain.num_row() and y.size != dtrain.num_row():
         y = y.reshape(dtrain.num_row(), -1)  # XGBoost < 3.2 flattens multi-target labels
     full = booster_params(params, loss, y, w)
-    obj = loss._with_threads(params.get("nthread", params.get("n_jobs")))
+    obj = objective(loss, params)
     return xgb.train(
         full,
         dtrain,

@@ -1,0 +1,542 @@
+"""Overlap losses for per-item (per-pixel) data: soft Dice and PointWise Exponential Loss.
+
+Both are ratios of sums over many rows, so a row's gradient depends on the
+whole training set, or on its group (one image = one group, given as XGBoost
+``qid`` / ``group`` or LightGBM ``group``). The loss is the mean over groups
+and the gradients are exact for that definition. Sums run in float64
+whatever the input dtype.
+
+Sum convention: as for every gbloss loss, ``grad`` and ``hess`` are the
+derivatives of ``S * L`` with ``S = sum_i w_i``, so that a row's gradient has
+the size of a row-separable loss's and ``learning_rate`` keeps its meaning.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._array import is_numpy
+from ._base import (
+    HESSIAN_FLOOR,
+    NOT_GIVEN,
+    Labels,
+    Loss,
+    LossMetric,
+    _booster_of,
+)
+from ._device import asarray_on, to_numpy
+from ._special import log_sigmoid_pair, sigmoid_pair
+from ._validation import BINARY, check_finite_scalar, check_option
+
+__all__ = ["DiceLoss", "PELoss", "dice", "pel"]
+
+_EPS = float(np.finfo(np.float64).eps)
+HESSIAN_OPTIONS = ("auto", "exact")
+#: Surrogate curvatures compared in benchmarks/results/segmentation.md (each loss's
+#: ``_surrogate`` names the one its ``hessian="auto"`` uses where the exact diagonal is
+#: below HESSIAN_FLOOR times the row weight):
+#: ``"abs_grad"``: ``|grad_i|`` (per channel); ``"logistic"``: ``m_g w_i p_i (1 - p_i)``
+#: with ``m_g`` the group's mean of ``|k dL/dp_i|`` per unit weight.
+SURROGATES = ("abs_grad", "logistic")
+
+
+# ------------------------------------------------------------------------ groups
+def group_pointer(group: Any, n_rows: int) -> NDArray[np.int64] | None:
+    """Row offsets ``[0, n_1, n_1 + n_2, ..., n]`` of groups given by their sizes.
+
+    ``group``: None (one group: the whole data set) or the group sizes
+    (LightGBM ``group`` / XGBoost ``group``), which must be positive integers
+    adding up to ``n_rows``.
+    """
+    if group is None:
+        return None
+    sizes = np.asarray(group)
+    if sizes.ndim != 1 or sizes.size == 0:
+        raise ValueError(f"group must be a 1-D array of group sizes, got shape {sizes.shape}")
+    if not np.issubdtype(sizes.dtype, np.number) or np.any(~np.isfinite(sizes)) \
+            or np.any(sizes != np.round(sizes)) or np.any(sizes < 1):
+        raise ValueError("group sizes must be positive integers")
+    sizes = sizes.astype(np.int64)
+    total = int(sizes.sum())
+    if total != n_rows:
+        raise ValueError(f"group sizes add up to {total} rows but the data have {n_rows} rows")
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+
+def _booster_group(b: Any) -> NDArray | None:
+    """Group sizes of an XGBoost DMatrix (``qid`` / ``group``) or a LightGBM Dataset."""
+    booster = _booster_of(b)
+    if booster == "xgboost":
+        ptr = np.asarray(b.get_uint_info("group_ptr"))
+        return np.diff(ptr.astype(np.int64)) if ptr.size >= 2 else None
+    if booster == "lightgbm":
+        sizes = b.get_group()
+        return None if sizes is None else np.asarray(sizes)
+    return None
+
+
+class _Segments:
+    """Per-group sums and per-row gathers for contiguous groups (array-API ops only)."""
+
+    def __init__(self, ptr: NDArray | None, ref: Any, xp: Any) -> None:
+        self.xp = xp
+        self.ptr = ptr
+        if ptr is None:
+            self.n_groups = 1
+            return
+        sizes = np.diff(ptr)
+        self.n_groups = int(sizes.size)
+        gid = np.repeat(np.arange(self.n_groups, dtype=np.int64), sizes)
+        if is_numpy(xp):
+            self.lo, self.hi, self.gid = ptr[:-1], ptr[1:], gid
+        else:
+            from array_api_compat import device
+
+            dev = device(ref)
+            self.lo = xp.asarray(ptr[:-1], device=dev)
+            self.hi = xp.asarray(ptr[1:], device=dev)
+            self.gid = xp.asarray(gid, device=dev)
+
+    def sum(self, x: Any) -> Any:
+        """Float64 sums of ``x`` over each group: shape ``(n_groups,)``."""
+        xp = self.xp
+        x = xp.astype(x, xp.float64)
+        if self.ptr is None:
+            return xp.reshape(xp.sum(x), (1,))
+        cumulative_sum = getattr(xp, "cumulative_sum", None)
+        if cumulative_sum is not None:
+            cs = cumulative_sum(x, include_initial=True)
+        else:  # numpy < 2.1
+            cs = xp.concat([asarray_on([0.0], x, xp, x.dtype), xp.cumsum(x)])
+        return xp.take(cs, self.hi) - xp.take(cs, self.lo)
+
+    def total(self, x: Any) -> Any:
+        """Float64 sum of ``x`` over all rows (all workers' rows in gbloss.dask)."""
+        xp = self.xp
+        return xp.sum(xp.astype(x, xp.float64))
+
+    def mean(self, v: Any) -> Any:
+        """Mean over the groups of a per-group vector (all workers' groups in gbloss.dask)."""
+        return self.xp.mean(v)
+
+    def rows(self, v: Any, dtype: Any) -> Any:
+        """A per-group float64 vector gathered to the rows, cast to ``dtype``."""
+        xp = self.xp
+        if self.ptr is not None:
+            v = xp.take(v, self.gid)
+        return xp.astype(v, dtype)
+
+
+# ----------------------------------------------------------------------------- math
+def _finish(grad: Any, exact: Any, abs_grad: Any, pq_w: Any, floor_w: Any, hessian: str,
+            surrogate: str, xp: Any) -> tuple[Any, Any]:
+    """Apply the Hessian policy of the overlap losses.
+
+    ``"auto"``: the exact diagonal where it is at least ``HESSIAN_FLOOR`` times
+    the row weight, else the surrogate (floored at that value).
+    """
+    if hessian == "exact":
+        return grad, exact
+    # "logistic": the logistic curvature scaled by the group's mean gradient size
+    sur = abs_grad if surrogate == "abs_grad" else pq_w
+    floor = HESSIAN_FLOOR * floor_w
+    if hessian == "surrogate":  # measurement only: the surrogate on every row
+        return grad, xp.maximum(sur, floor)
+    return grad, xp.where(exact >= floor, exact, xp.maximum(sur, floor))
+
+
+def _as_float64(y: Any, w: Any, z: Any, xp: Any) -> tuple[Any, Any, Any]:
+    """Labels, weights (ones when absent) and margins in float64: the kernels divide rows by
+    group sums that can be denormal (all margins very negative), which float32 cannot hold."""
+    z = xp.astype(z, xp.float64)
+    w = xp.ones_like(z) if w is None else xp.astype(w, xp.float64)
+    return xp.astype(y, xp.float64), w, z
+
+
+def dice_kernel(y: Any, w: Any, z: Any, xp: Any, *, smooth: float, seg: _Segments, mode: str,
+                hessian: str, surrogate: str = "logistic") -> tuple[Any, ...]:
+    r"""Soft Dice loss of groups under a sigmoid link, and its derivatives.
+
+    Per group ``g``, with ``p = sigmoid(z)``:
+
+    .. math::
+
+        D_g = 1 - \frac{2 I + s}{P + Y + s}, \quad I = \sum w p y,\ P = \sum w p,\
+        Y = \sum w y
+
+        \frac{\partial D}{\partial p_i} = \frac{w_i}{T} \Big(\frac{N}{T} - 2 y_i\Big),
+        \qquad
+        \frac{\partial^2 D}{\partial p_i^2} = -\frac{2 w_i}{T} \frac{\partial D}{\partial p_i}
+
+    with ``N = 2I + s`` and ``T = P + Y + s``; ``dp/dz = p q`` and
+    ``d2p/dz2 = p q (q - p)``. ``L = mean_g D_g``; ``grad`` and ``hess`` are of
+    ``S L`` (``S = sum w``). Computed in float64 (outputs in ``z``'s dtype).
+    ``mode="value"`` returns ``(L,)`` (0-d, float64).
+    """
+    dtype = z.dtype
+    y, wv, z = _as_float64(y, w, z, xp)
+    p, q, _, _ = sigmoid_pair(z, xp)
+    wp = wv * p
+    big_i, big_p, big_y = seg.sum(wp * y), seg.sum(wp), seg.sum(wv * y)
+    num = 2 * big_i + smooth
+    den = big_p + big_y + smooth
+    safe = den > 0
+    den_s = xp.where(safe, den, 1.0)
+    ratio = xp.where(safe, num / den_s, 0.0)
+    if mode == "value":
+        return (seg.mean(1 - ratio),)
+    k = seg.total(wv) / seg.n_groups  # the derivatives are of S * mean_g D_g
+    den_r = seg.rows(den_s, xp.float64)
+    a = k * wv * (seg.rows(ratio, xp.float64) - 2 * y) / den_r  # k dD/dp_i
+    pq = p * q
+    grad = a * pq
+    exact = -2 * (wv * a / den_r) * pq * pq + grad * (q - p)
+    weights = seg.sum(wv)
+    per_weight = k / xp.where(weights > 0, weights, 1.0)
+    mean_abs = seg.rows(seg.sum(xp.abs(a)) / xp.where(weights > 0, weights, 1.0), xp.float64)
+    floor_w = wv * seg.rows(per_weight, xp.float64)
+    grad, hess = _finish(grad, exact, xp.abs(grad), mean_abs * wv * pq, floor_w, hessian,
+                         surrogate, xp)
+    return xp.astype(grad, dtype), xp.astype(hess, dtype)
+
+
+def pel_kernel(y: Any, w: Any, z: Any, xp: Any, *, alpha: float, power: float, seg: _Segments,
+               mode: str, hessian: str, surrogate: str = "abs_grad") -> tuple[Any, ...]:
+    r"""PointWise Exponential Loss of groups under a sigmoid link, and its derivatives.
+
+    Per group and channel ``(r, t)`` -- foreground ``(p, y)`` and background
+    ``(1 - p, 1 - y)`` -- with ``A = alpha sum w (r t)^beta`` and
+    ``U = sum w r + sum w t``:
+
+    .. math::
+
+        E = 1 - A / U, \qquad
+        \frac{\partial E}{\partial r_i} = -\frac{\alpha\beta w_i r_i^{\beta-1} t_i^\beta}{U}
+            + \frac{A w_i}{U^2}
+
+        \frac{\partial^2 E}{\partial r_i^2} = -\frac{\alpha\beta(\beta-1) w_i
+            r_i^{\beta-2} t_i^\beta}{U} + \frac{2\alpha\beta w_i^2 r_i^{\beta-1}
+            t_i^\beta}{U^2} - \frac{2 A w_i^2}{U^3}
+
+    The group's loss is the mean of its two channels, ``L`` the mean over
+    groups; ``r = sigmoid(+-z)`` so ``dr/dz = +-r(1 - r)`` and
+    ``d2r/dz2 = r(1 - r)(1 - 2r)``. Evaluated in float64 through bounded
+    ratios -- ``v_i = w_i t_i^beta r_i^beta / U``, ``s_i = w_i r_i / U`` and
+    ``A / U`` -- and powers of ``r`` in log space (``r^beta (1 - r)`` instead
+    of ``r^(beta-1) * r (1 - r)``), so every output is finite for every finite
+    margin and every ``beta > 0``. A channel with ``U = 0`` (no target and a
+    prediction that underflows to 0) scores 1.
+    """
+    dtype = z.dtype
+    y, wv, z = _as_float64(y, w, z, xp)
+    k = seg.total(wv) / seg.n_groups / 2  # S * mean over groups of the mean of 2 channels
+    weights = seg.sum(wv)
+    value = grad = exact = abs_grad = logistic = None
+    for sign in (1.0, -1.0):
+        u = z if sign > 0 else -z
+        r, rbar, e, a_abs = sigmoid_pair(u, xp)
+        log_r, _ = log_sigmoid_pair(u, e, a_abs, xp)
+        t = y if sign > 0 else 1 - y
+        tpos = t > 0
+        tb = xp.where(tpos, xp.exp(power * xp.log(xp.where(tpos, t, 1.0))), 0.0)  # t^beta
+        wtr = wv * tb * xp.exp(power * log_r)  # w t^beta r^beta
+        big_a = alpha * seg.sum(wtr)
+        big_u = seg.sum(wv * r) + seg.sum(wv * t)
+        safe = big_u > 0
+        u_s = xp.where(safe, big_u, 1.0)
+        a_over_u = xp.where(safe, big_a / u_s, 0.0)
+        value = 1 - a_over_u if value is None else value + 1 - a_over_u
+        if mode == "value":
+            continue
+        u_row = seg.rows(u_s, xp.float64)
+        v = wtr / u_row  # w t^beta r^beta / U
+        s_ = wv * r / u_row  # w r / U
+        ab = k * alpha * power
+        c = k * seg.rows(a_over_u, xp.float64)
+        g_r = (-ab * v + c * s_) * rbar  # k dE/dr * r(1 - r)
+        h = (-(power - 1) * ab * v * rbar * rbar + 2 * ab * v * s_ * rbar * rbar
+             - 2 * c * s_ * s_ * rbar * rbar + g_r * (rbar - r))
+        rr = r * rbar
+        mean_abs = seg.rows(seg.sum(xp.abs(-ab * v + c * s_) / xp.where(r > 0, r, 1.0))
+                            / xp.where(weights > 0, weights, 1.0), xp.float64)
+        gs = g_r if sign > 0 else -g_r
+        grad = gs if grad is None else grad + gs
+        exact = h if exact is None else exact + h
+        abs_grad = xp.abs(g_r) if abs_grad is None else abs_grad + xp.abs(g_r)
+        logistic = mean_abs * wv * rr if logistic is None else logistic + mean_abs * wv * rr
+    if mode == "value":
+        return (seg.mean(value / 2),)
+    floor_w = wv * seg.rows(2 * k / xp.where(weights > 0, weights, 1.0), xp.float64)
+    grad, hess = _finish(grad, exact, abs_grad, logistic, floor_w, hessian, surrogate, xp)
+    return xp.astype(grad, dtype), xp.astype(hess, dtype)
+
+
+# -------------------------------------------------------------------------- losses
+def segments_for(ptr: NDArray | None, ref: Any, xp: Any) -> _Segments:
+    """Group sums: local, or across the workers of a distributed XGBoost (gbloss.dask)."""
+    if "xgboost" in sys.modules:
+        from .dask import segments_for as distributed_segments
+
+        return distributed_segments(ptr, ref, xp)
+    return _Segments(ptr, ref, xp)
+
+
+class _OverlapLoss(Loss):
+    """Binary per-item losses over sums: whole data set or per group."""
+
+    _tasks = (BINARY,)
+    link = "logit"
+    row_separable = False
+    _kernel_fn: ClassVar[Any] = None
+    #: The surrogate of ``hessian="auto"`` (one of SURROGATES), chosen by measurement.
+    _surrogate: ClassVar[str] = "abs_grad"
+
+    def _check_hessian(self) -> None:
+        if self.hessian != "surrogate":  # "surrogate": measurement only, undocumented
+            check_option("hessian", self.hessian, HESSIAN_OPTIONS)
+
+    def _kernel_params(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _kernel(self, labels: Labels, stats: Any, mode: str, xp: Any, dtype: Any) -> Any:
+        ptr = self.__dict__.get("_group_ptr")
+        fn = type(self)._kernel_fn
+
+        def kernel(y: Any, w: Any, z: Any, xp: Any) -> tuple[Any, ...]:
+            seg = segments_for(ptr, z, xp)  # all-reduced inside distributed XGBoost
+            return fn(y, w, z, xp, seg=seg, mode=mode, hessian=self.hessian,
+                      surrogate=type(self)._surrogate,
+                      **self._kernel_params())
+
+        return kernel
+
+    def _init_constant(self, labels: Labels, w: Any, stats: Any) -> float:
+        """Log-odds of the (weighted) positive rate, as cross-entropy's.
+
+        Dice and PEL have no useful constant optimum: for most label sets they
+        decrease monotonically towards an all-positive prediction.
+        """
+        y = to_numpy(labels.y, np.float64)
+        ww = np.ones_like(y) if w is None else to_numpy(w, np.float64)
+        pos, neg = float(np.sum(ww * y)), float(np.sum(ww * (1 - y)))
+        if pos <= 0 or neg <= 0:
+            if pos <= 0 and neg <= 0:
+                return 0.0
+            return math.log((1 - _EPS) / _EPS) * (1.0 if pos > 0 else -1.0)
+        return math.log(pos) - math.log(neg)
+
+    # ---- groups
+    def _with_groups(self, group: Any, n_rows: int) -> _OverlapLoss:
+        ptr = group_pointer(group, n_rows)
+        if ptr is None:
+            return self
+        self._cache  # noqa: B018 - create the shared label cache before copying the dict
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view.__dict__["_group_ptr"] = ptr
+        return view
+
+    def gradient_hessian(self, y_true: ArrayLike, raw_prediction: ArrayLike,
+                         sample_weight: ArrayLike | None = None, *, group: ArrayLike | None = None,
+                         n_threads: int | None = None) -> tuple[Any, Any]:
+        """Gradient and Hessian diagonal of ``S * L``; ``group``: group sizes (optional).
+
+        See :meth:`gbloss.Loss.gradient_hessian`. Without ``group`` the whole
+        data set is one group.
+        """
+        view = self._with_groups(group, _n_rows(raw_prediction))
+        return view._gradient_hessian(y_true, raw_prediction, sample_weight, n_threads=n_threads)
+
+    def loss(self, y_true: ArrayLike, raw_prediction: ArrayLike,
+             sample_weight: ArrayLike | None = None, *, group: ArrayLike | None = None) -> float:
+        """The loss ``L``: the mean over groups (one group without ``group``)."""
+        view = self._with_groups(group, _n_rows(raw_prediction))
+        return view._loss(y_true, raw_prediction, sample_weight, training=False)
+
+    def __call__(self, a: Any, b: Any, sample_weight: Any = None, group: Any = NOT_GIVEN
+                 ) -> tuple[Any, Any]:
+        sizes = _booster_group(b)
+        if sizes is None and group is not NOT_GIVEN:
+            sizes = group  # LightGBM scikit-learn API: obj(y_true, y_pred, weight, group)
+        view = self._with_groups(sizes, _n_rows(a))
+        return Loss.__call__(view, a, b, sample_weight, group)
+
+    @property
+    def metric(self) -> LossMetric:
+        """The loss as an evaluation metric (per group when the data set has groups)."""
+        return _GroupedLossMetric(self)
+
+
+class _GroupedLossMetric(LossMetric):
+    """LossMetric that reads the evaluation set's groups."""
+
+    def __call__(self, a: Any, b: Any, sample_weight: Any = None, group: Any = NOT_GIVEN) -> Any:
+        sizes = _booster_group(b)
+        if sizes is None and group is not NOT_GIVEN:
+            sizes = group
+        view = self.loss._with_groups(sizes, _n_rows(a))
+        inner = LossMetric(view)
+        inner.__name__ = self.__name__
+        return inner(a, b, sample_weight, group)
+
+
+def _n_rows(raw: Any) -> int:
+    shape = getattr(raw, "shape", None)
+    return int(shape[0]) if shape is not None else len(raw)
+
+
+class DiceLoss(_OverlapLoss):
+    r"""Soft Dice loss with a sigmoid link; see :func:`gbloss.dice`."""
+
+    _name = "dice"
+    _kernel_fn = staticmethod(dice_kernel)
+    _surrogate = "logistic"
+
+    def __init__(self, smooth: float = 1.0, hessian: str = "auto") -> None:
+        self.smooth = smooth
+        self.hessian = hessian
+        self._validate_params()
+
+    def _validate_params(self) -> None:
+        check_finite_scalar("smooth", self.smooth, low=0.0)
+        self._check_hessian()
+
+    def _kernel_params(self) -> dict[str, Any]:
+        return {"smooth": float(self.smooth)}
+
+
+class PELoss(_OverlapLoss):
+    r"""PointWise Exponential Loss with a sigmoid link; see :func:`gbloss.pel`."""
+
+    _name = "pel"
+    _kernel_fn = staticmethod(pel_kernel)
+    _surrogate = "abs_grad"
+
+    def __init__(self, alpha: float = 20.0, power: float = 3.0, hessian: str = "auto") -> None:
+        self.alpha = alpha
+        self.power = power
+        self.hessian = hessian
+        self._validate_params()
+
+    def _validate_params(self) -> None:
+        check_finite_scalar("alpha", self.alpha, low=0.0, low_inclusive=False)
+        check_finite_scalar("power", self.power, low=0.0, low_inclusive=False)
+        self._check_hessian()
+
+    def _kernel_params(self) -> dict[str, Any]:
+        return {"alpha": float(self.alpha), "power": float(self.power)}
+
+
+_HESSIAN_DOC = r"""
+    hessian : {"auto", "exact"}
+        ``"exact"``: the true diagonal, negative on many rows (every positive
+        row with ``p < 1/2`` at a constant prediction); boosting with it
+        diverges from the init score. ``"auto"``: the exact diagonal where it
+        is at least ``1e-6`` times the row weight, else a positive surrogate
+        (floored at that value): {surrogate}
+        Chosen by measurement among 4 candidates on 2 data sets, fine-tuning
+        and from scratch (``benchmarks/results/segmentation.md``).
+"""
+
+
+def dice(smooth: float = 1.0, hessian: str = "auto") -> DiceLoss:
+    return DiceLoss(smooth=smooth, hessian=hessian)
+
+
+def pel(alpha: float = 20.0, power: float = 3.0, hessian: str = "auto") -> PELoss:
+    return PELoss(alpha=alpha, power=power, hessian=hessian)
+
+
+
+dice.__doc__ = (
+    r"""Soft Dice loss for per-item (per-pixel) binary data, with a sigmoid link.
+
+    .. math::
+
+        L = \frac{1}{G}\sum_g \Big(1 - \frac{2\sum_{i \in g} w_i p_i y_i + s}
+            {\sum_{i \in g} w_i p_i + \sum_{i \in g} w_i y_i + s}\Big),
+        \qquad p = \sigma(z)
+
+    over the groups ``g`` of the data (one image = one group: XGBoost ``qid``
+    / ``group`` or LightGBM ``group``; without groups the whole data set is one
+    group). Gradients are exact for this definition: every row's gradient
+    depends on its group's sums. A perfect prediction gives 0.
+
+    Parameters
+    ----------
+    smooth : float >= 0
+        Added to numerator and denominator; keeps groups without positives
+        finite (their Dice is then 0 at a perfect prediction).
+    """ + _HESSIAN_DOC.replace("{surrogate}", r"""``m_g w_i p_i (1 - p_i)``, the
+        logistic curvature scaled by ``m_g``, the group's mean of
+        ``|S/G dD_g/dp_i|`` per unit weight.""") + r"""
+    Returns
+    -------
+    DiceLoss
+        ``loss.gradient_hessian(y, raw, w, group=sizes)`` and
+        ``loss.loss(..., group=sizes)`` take group sizes; the boosters' group
+        information is read from the DMatrix / Dataset.
+
+    Notes
+    -----
+    The init score is the log-odds of the positive rate (Dice has no useful
+    constant optimum). Dice is meant for fine-tuning a model trained with
+    log-loss (``xgb_model=`` / ``init_model=``); see
+    ``examples/segmentation_demo.py``.
+
+    References
+    ----------
+    F. Milletari, N. Navab, S.-A. Ahmadi, "V-Net", 3DV 2016, arXiv:1606.04797.
+
+    Examples
+    --------
+    >>> import numpy as np, gbloss
+    >>> y = np.array([0.0, 1.0, 1.0, 0.0]); raw = np.array([-30.0, 30.0, 30.0, -30.0])
+    >>> round(gbloss.dice().loss(y, raw), 12)
+    0.0
+    """
+)
+
+
+pel.__doc__ = (
+    r"""PointWise Exponential Loss (PEL) for per-item binary data, with a sigmoid link.
+
+    .. math::
+
+        E_c = 1 - \frac{\alpha \sum_i w_i (r_i t_i)^\beta}{\sum_i w_i r_i + \sum_i w_i t_i},
+        \qquad L = \frac{1}{G}\sum_g \tfrac12 (E_{fg} + E_{bg})
+
+    with the foreground channel ``(r, t) = (p, y)`` and the background channel
+    ``(1 - p, 1 - y)``, ``p = sigmoid(z)``, over the groups of the data as in
+    :func:`dice`. This follows the authors' deleted ``loss.py``
+    (bluesky314/PointWise-Exponential-Loss, commit a23a992), which scores each
+    channel and returns both; gbloss averages them and weights the sums by
+    sample weights. A perfect prediction gives ``1 - alpha / 2`` (-9 at
+    ``alpha = 20``) when the group has both classes; PEL is not bounded below
+    by 0.
+
+    Parameters
+    ----------
+    alpha : float > 0
+        Scale of the overlap term (20 in the authors' code).
+    power : float > 0
+        Exponent ``beta`` on ``p * g`` (3 in the authors' code).
+    """ + _HESSIAN_DOC.replace("{surrogate}", r"""``|grad_i|`` summed over the two
+        channels, so that a Newton step moves a leaf by at most 1 logit (as
+        LambdaMART's ``|lambda| rho (1 - rho)``).""") + r"""
+    Returns
+    -------
+    PELoss
+
+    References
+    ----------
+    github.com/bluesky314/PointWise-Exponential-Loss (README: for fine-tuning
+    a segmentation model; the claimed +1 to 3 Dice points are measured in
+    ``benchmarks/results/segmentation.md``).
+    """
+)

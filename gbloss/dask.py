@@ -1,0 +1,380 @@
+"""Distributed training on Dask with the same loss objects.
+
+In ``xgboost.dask`` and ``lightgbm.dask`` every worker builds its booster's
+data from its own partitions, and the objective sees only those rows. A loss
+whose gradient depends on more than its row needs dataset-wide values:
+
+* **label statistics** (class counts of ``class_weight="balanced"`` /
+  ``"effective"``, LDAM and LMF margins, Balanced MSE's label distribution,
+  ACB-MSE's class sizes): :func:`fit` computes them once from *all* the
+  labels and freezes them in a copy of the loss, which is then shipped to the
+  workers. :func:`train` does this, sets the init score as ``base_score``, and
+  calls ``xgboost.dask.train``.
+* **sums over predictions** (Dice and PEL): they change every round, so the
+  objective all-reduces them across workers with
+  ``xgboost.collective.allreduce`` (float64, a few collectives per round).
+  Groups (XGBoost ``qid``: one image = one group) must lie within one
+  partition: :func:`train` checks it. Without ``qid`` the whole data set is one
+  group. LightGBM's objective has no collective to call, so Dice and PEL are
+  refused inside ``lightgbm.dask`` training.
+
+Threads: gbloss's CPU kernels use the worker's thread count (XGBoost's worker
+DMatrix ``nthread``; :func:`gbloss._array.default_n_threads` also caps at the
+Dask worker's ``nthreads``), so two processes of one thread each on two cores
+run two kernel threads, not four.
+
+This module imports dask, distributed and xgboost only when its functions run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._array import is_numpy
+from ._base import Loss
+from ._device import asarray_on, to_numpy
+from ._overlap import _Segments
+
+__all__ = ["check_groups", "estimator_params", "fit", "lightgbm_objective", "train"]
+
+
+# --------------------------------------------------------------------- statistics
+def _gather(a: Any) -> NDArray | None:
+    """A dask collection (array, series, frame), or any array, as one host numpy array."""
+    if a is None:
+        return None
+    if hasattr(a, "__dask_graph__"):
+        a = a.compute()
+    if hasattr(a, "to_numpy"):  # pandas / cudf
+        a = a.to_numpy()
+    return to_numpy(a)
+
+
+def fit(loss: Loss, y: Any, sample_weight: Any = None, *, n_classes: int | None = None) -> Loss:
+    """A copy of ``loss`` whose label statistics come from all of ``y``.
+
+    Parameters
+    ----------
+    loss : gbloss.Loss
+    y : dask array / series / frame, or array, shape (n,) or (n, k)
+        All training labels (as given to the booster).
+    sample_weight : same kind, shape (n,), optional
+    n_classes : int, optional
+        Number of classes of 1-D multiclass labels (``num_class``).
+
+    Returns
+    -------
+    gbloss.Loss
+        :meth:`gbloss.Loss.fit` on the gathered labels: every worker's
+        objective then uses the global class counts, label distribution or
+        class sizes, whatever its partitions hold.
+
+    Notes
+    -----
+    The labels (and weights) are gathered to the client, 8 bytes per label:
+    the statistics of Balanced MSE (a density estimate) need all of them.
+    """
+    return loss.fit(_gather(y), _gather(sample_weight), n_classes=n_classes)
+
+
+def estimator_params(loss: Loss, y: Any, sample_weight: Any = None, *,
+                     n_classes: int | None = None) -> dict[str, Any]:
+    """``objective`` and ``base_score`` for the Dask estimators (``DaskXGBClassifier`` ...).
+
+    ``objective`` is :func:`fit` on all the labels; ``base_score`` carries the
+    loss's init score of all the labels in the form the estimator reads it (a
+    probability for binary classifiers, per-class margins for multiclass, the
+    value for regressors), as :func:`gbloss.xgboost.booster_params` sets it::
+
+        est = DaskXGBClassifier(**gbloss.dask.estimator_params(loss, y, w), n_estimators=100)
+        est.fit(X, y, sample_weight=w)
+    """
+    from . import xgboost as gxgb
+
+    y_h, w_h = _gather(y), _gather(sample_weight)
+    fitted = loss.fit(y_h, w_h, n_classes=n_classes)
+    params = {"num_class": n_classes} if n_classes else {}
+    return {"objective": fitted,
+            "base_score": gxgb.booster_params(params, fitted, y_h, w_h)["base_score"]}
+
+
+# ---------------------------------------------------------------- XGBoost on Dask
+def _part_meta(part: Mapping[str, Any]) -> dict[str, Any]:
+    """Labels, weights and the distinct qids of one DaskDMatrix partition (runs on a worker)."""
+    out: dict[str, Any] = {}
+    for name in ("label", "weight"):
+        value = part.get(name)
+        out[name] = None if value is None else _gather(value)
+    qid = part.get("qid")
+    out["qid"] = None if qid is None else np.unique(_gather(qid).reshape(-1))
+    out["rows"] = int(part["data"].shape[0])
+    return out
+
+
+def _dmatrix_meta(client: Any, dtrain: Any) -> tuple[NDArray, NDArray | None, list | None]:
+    """All labels and weights of a DaskDMatrix in partition order, and each partition's qids."""
+    futures = [f for parts in dtrain.worker_map.values() for f in parts]
+    order = dtrain.partition_order
+    futures.sort(key=lambda f: order[f.key])
+    metas = client.gather(client.map(_part_meta, futures, pure=False))
+    if not metas or metas[0]["label"] is None:
+        raise ValueError("the DaskDMatrix has no labels")
+    shapes = {m["label"].ndim for m in metas if m["rows"]}
+    labels = [m["label"].reshape(m["rows"], -1) if max(shapes, default=1) == 2 else
+              m["label"].reshape(-1) for m in metas]
+    y = np.concatenate(labels, axis=0)
+    w = None
+    if metas[0]["weight"] is not None:
+        w = np.concatenate([m["weight"].reshape(-1) for m in metas])
+    qids = None if metas[0]["qid"] is None else [m["qid"] for m in metas]
+    return y, w, qids
+
+
+def check_groups(qids: Sequence[NDArray]) -> None:
+    """Raise ``ValueError`` when a group (qid) has rows in more than one partition.
+
+    Dice and PEL sum over each group. Each worker sees only its partitions, so
+    a group split between two partitions (which may sit on two workers) would
+    be scored as two groups.
+    """
+    seen: dict[Any, int] = {}
+    for i, values in enumerate(qids):
+        for q in values.tolist():
+            j = seen.setdefault(q, i)
+            if j != i:
+                raise ValueError(
+                    f"group qid={q} has rows in partitions {j} and {i}: Dice and PEL sum over "
+                    "each group, and a group split between partitions (which may be on "
+                    "different workers) would be scored as two groups. Repartition so that "
+                    "every group lies within one partition (for example set the divisions of "
+                    "a dask DataFrame indexed by qid)."
+                )
+
+
+def train(
+    client: Any,
+    params: Mapping[str, Any],
+    dtrain: Any,
+    loss: Loss,
+    num_boost_round: int = 10,
+    *,
+    evals: Sequence[tuple[Any, str]] | None = None,
+    custom_metric: Any = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """``xgboost.dask.train`` with ``loss`` as objective and metric, with global statistics.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    params : dict
+        Booster parameters without ``objective`` (set from the loss's link,
+        as in :func:`gbloss.xgboost.train`); ``num_class`` for multiclass data.
+        ``device="cuda"`` runs the objective on each worker's GPU.
+    dtrain : xgboost.dask.DaskDMatrix
+        With labels, optional weights and, for grouped Dice / PEL, ``qid``.
+    loss : gbloss.Loss
+        Label statistics are computed from all of ``dtrain``'s labels
+        (:func:`fit`); the init score of all the labels becomes
+        ``base_score``. Dice and PEL all-reduce their sums every round.
+    num_boost_round : int
+    evals, custom_metric, **kwargs
+        As in ``xgboost.dask.train``; ``custom_metric`` defaults to
+        ``loss.metric``. XGBoost averages a custom metric over the workers,
+        which is the global value for Dice and PEL (all-reduced) and an
+        average of per-worker means for the other losses.
+
+    Returns
+    -------
+    dict
+        ``{"booster": xgboost.Booster, "history": dict}`` as
+        ``xgboost.dask.train``; the booster's ``predict`` includes the init
+        score.
+
+    Raises
+    ------
+    ValueError
+        When a group of a Dice or PEL data set spans partitions, or when
+        ``params`` sets ``objective``.
+    """
+    import xgboost.dask as dxgb
+
+    from . import xgboost as gxgb
+
+    y, w, qids = _dmatrix_meta(client, dtrain)
+    num_class = int(params.get("num_class", 0) or 0)
+    if not loss.row_separable:
+        if qids is not None:
+            check_groups(qids)
+        fitted = loss
+    else:
+        fitted = loss.fit(y, w, n_classes=num_class if num_class > 1 else None)
+    full = gxgb.booster_params(params, fitted, y, w)
+    obj = gxgb.objective(fitted, params)
+    return dxgb.train(client, full, dtrain, num_boost_round, evals=evals, obj=obj,
+                      custom_metric=custom_metric if custom_metric is not None else obj.metric,
+                      **kwargs)
+
+
+# ------------------------------------------------ all-reduced sums (Dice and PEL)
+def _allreduce(values: Any, xp: Any, ref: Any) -> Any:
+    """Sum of ``values`` (float64, any device) over the workers of the XGBoost collective."""
+    from xgboost import collective
+
+    host = np.ascontiguousarray(to_numpy(values), dtype=np.float64)
+    out = np.asarray(collective.allreduce(host, collective.Op.SUM))
+    out = out.reshape(host.shape)  # flattened before xgboost 3.4, shaped like the input after
+    return out if is_numpy(xp) else asarray_on(out, ref, xp, xp.float64)
+
+
+def _distributed() -> bool:
+    xgb = sys.modules.get("xgboost")
+    if xgb is None:
+        return False
+    from xgboost import collective
+
+    return bool(collective.is_distributed())
+
+
+def segments_for(ptr: NDArray | None, ref: Any, xp: Any) -> _Segments:
+    """The group sums of Dice and PEL: local, or all-reduced inside distributed XGBoost."""
+    if not _distributed():
+        return _Segments(ptr, ref, xp)
+    return _CollectiveSegments(ptr, ref, xp)
+
+
+def _allreduce_max(value: float) -> float:
+    from xgboost import collective
+
+    out = collective.allreduce(np.asarray([value], dtype=np.float64), collective.Op.MAX)
+    return float(np.asarray(out).reshape(-1)[0])
+
+
+class _CollectiveSegments(_Segments):
+    """Group sums across the workers of a distributed XGBoost training.
+
+    Every worker issues the same collectives in the same order whatever its
+    data (zero rows included), or training would deadlock:
+
+    * one all-reduce (MAX) decides whether the data set has groups;
+    * without groups the data set is one group: every ``sum`` is all-reduced;
+    * with groups each group lies on one worker (checked by :func:`train`):
+      ``sum`` is local, and the number of groups, the total weight and the sum
+      of the per-group losses are all-reduced.
+    """
+
+    def __init__(self, ptr: NDArray | None, ref: Any, xp: Any) -> None:
+        n_rows = int(ref.shape[0])
+        self.grouped = _allreduce_max(1.0 if ptr is not None else 0.0) > 0
+        if self.grouped and ptr is None:
+            if n_rows:
+                raise ValueError("the training data have groups (qid) on some workers and not "
+                                 "on others")
+            ptr = np.zeros(1, dtype=np.int64)  # a worker without rows holds zero groups
+        super().__init__(ptr, ref, xp)
+        self.ref = ref
+        if self.grouped:
+            local = np.asarray([float(self.n_groups)])
+            self.n_groups = round(float(_allreduce(local, np, None)[0]))
+        else:
+            self.n_groups = 1
+
+    def sum(self, x: Any) -> Any:
+        local = super().sum(x)
+        return local if self.grouped else _allreduce(local, self.xp, self.ref)
+
+    def total(self, x: Any) -> Any:
+        return _allreduce(xp_reshape_sum(x, self.xp), self.xp, self.ref)[0]
+
+    def mean(self, v: Any) -> Any:
+        if not self.grouped:
+            return self.xp.mean(v)
+        return _allreduce(xp_reshape_sum(v, self.xp), self.xp, self.ref)[0] / max(self.n_groups, 1)
+
+
+def xp_reshape_sum(x: Any, xp: Any) -> Any:
+    """``sum(x)`` in float64 as a 1-element array."""
+    return xp.reshape(xp.sum(xp.astype(x, xp.float64)), (1,))
+
+
+# --------------------------------------------------------------- LightGBM on Dask
+def lightgbm_objective(loss: Loss, y: Any, sample_weight: Any = None, *,
+                       n_classes: int | None = None) -> tuple[Loss, Any]:
+    """The objective and init score for ``lightgbm.dask`` estimators.
+
+    Returns ``(objective, init_score)``: ``loss`` fitted on all the labels
+    (:func:`fit`), for ``DaskLGBMClassifier(objective=objective)`` /
+    ``DaskLGBMRegressor``, and the loss's init score as a dask array aligned
+    with ``y``'s chunks, for ``.fit(X, y, sample_weight=w, init_score=init_score)``
+    (LightGBM starts a custom objective from 0). ``predict(..., raw_score=True)``
+    then omits the init score: add ``objective.init_score(...)`` before
+    ``objective.transform``.
+
+    Raises
+    ------
+    ValueError
+        For Dice and PEL: their gradients need sums over all the rows every
+        round, and LightGBM's objective runs on each worker's rows with no
+        collective to call, so a distributed LightGBM run would optimise a
+        different loss. Use :func:`train` (XGBoost) for them.
+    """
+    refuse_lightgbm(loss)
+    import dask.array as da
+
+    fitted = fit(loss, y, sample_weight, n_classes=n_classes)
+    init = np.asarray(fitted.init_score(_gather(y), _gather(sample_weight), n_classes=n_classes),
+                      dtype=np.float64)
+    chunks = y.chunks[0] if hasattr(y, "chunks") else None
+    if chunks is None and hasattr(y, "to_dask_array"):
+        chunks = y.to_dask_array(lengths=True).chunks[0]
+    if chunks is None:
+        n = int(np.shape(_gather(y))[0])
+        chunks = (n,)
+    n = int(sum(chunks))
+    if init.ndim == 0:
+        score = da.full((n,), float(init), chunks=(chunks,), dtype=np.float64)
+    else:
+        score = da.broadcast_to(da.from_array(init), (n, init.size), chunks=(chunks, init.size))
+    return fitted, score
+
+
+_REFUSE = (
+    "{name} cannot train with lightgbm.dask: its gradients depend on sums over all the rows "
+    "(or over each group) that change every round, and LightGBM's objective runs on each "
+    "worker's own rows with no way to add up those sums across workers, so each worker "
+    "would optimise the loss of its own partitions. Train it with gbloss.dask.train "
+    "(xgboost.dask, which all-reduces the sums) or on one machine."
+)
+
+
+def refuse_lightgbm(loss: Loss) -> None:
+    """Raise ``ValueError`` for a loss that cannot be made correct in ``lightgbm.dask``."""
+    if not loss.row_separable:
+        raise ValueError(_REFUSE.format(name=type(loss).__name__))
+
+
+def in_lightgbm_dask() -> bool:
+    """Whether the caller runs inside ``lightgbm.dask``'s per-worker training."""
+    if "lightgbm.dask" not in sys.modules:
+        return False
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "_train_part" and \
+                code.co_filename.replace("\\", "/").endswith("lightgbm/dask.py"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def check_lightgbm_dask(loss: Loss) -> None:
+    """Refuse a loss that needs per-round global sums when called by ``lightgbm.dask``."""
+    if not loss.row_separable and in_lightgbm_dask():
+        refuse_lightgbm(loss)
+
+
