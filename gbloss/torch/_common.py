@@ -1,0 +1,230 @@
+"""Machinery shared by the gbloss.torch losses: argument checks, dtypes, reductions.
+
+Every loss here evaluates gbloss's array-API math (the functions the boosting
+objectives use) on torch tensors, through ``array_api_compat``'s torch
+namespace; nothing in this subpackage re-derives a loss.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from array_api_compat import array_namespace
+
+REDUCTIONS = ("none", "mean", "sum")
+
+#: dtypes computed in float32 (their results are cast back to the input dtype)
+_HALF = (torch.float16, torch.bfloat16)
+
+
+#: ``array_api_compat.array_namespace`` of a torch tensor (``array_api_compat.torch``),
+#: resolved once: the lookup is per-call overhead and torch.compile warns while tracing it.
+_XP = array_namespace(torch.empty(0))
+
+
+def namespace(x: torch.Tensor) -> Any:
+    """The array-API namespace of torch tensors, in which gbloss's math runs."""
+    return _XP
+
+
+class TorchNamespace:
+    """``array_api_compat.torch`` with ``maximum``, ``minimum`` and ``where`` taking Python
+    scalars through torch's own scalar overloads.
+
+    The compat wrappers promote a Python scalar with ``torch.result_type``,
+    which torch.compile cannot trace inside an ``autograd.Function``; the
+    results are the same. ``exact_abs=True`` also differentiates ``abs`` as
+    ``sign`` with ``sign(0) = +1``: gbloss's kernels pair ``|z|`` with the
+    branch ``z >= 0`` (:func:`gbloss._special.sigmoid_pair`), so autograd of
+    them is then exact at ``z = 0`` too, where torch's ``abs`` has slope 0.
+    """
+
+    def __init__(self, exact_abs: bool = False) -> None:
+        self._exact_abs = exact_abs
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_XP, name)
+
+    def abs(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.where(x >= 0, x, -x) if self._exact_abs else torch.abs(x)
+
+    @staticmethod
+    def maximum(a: Any, b: Any) -> torch.Tensor:
+        if isinstance(b, int | float):
+            return torch.clamp_min(a, b)
+        if isinstance(a, int | float):
+            return torch.clamp_min(b, a)
+        return _XP.maximum(a, b)
+
+    @staticmethod
+    def minimum(a: Any, b: Any) -> torch.Tensor:
+        if isinstance(b, int | float):
+            return torch.clamp_max(a, b)
+        if isinstance(a, int | float):
+            return torch.clamp_max(b, a)
+        return _XP.minimum(a, b)
+
+    @staticmethod
+    def where(condition: torch.Tensor, a: Any, b: Any) -> torch.Tensor:
+        return torch.where(condition, a, b)
+
+
+#: The namespace of the kernels that run inside autograd Functions (Balanced MSE, Dice, PEL).
+XP_TRACEABLE = TorchNamespace()
+#: The same, with the exact derivative of ``abs`` at 0 (for recomputing gradients under autograd).
+XP_EXACT_ABS = TorchNamespace(exact_abs=True)
+
+
+def compiling() -> bool:
+    """True while torch.compile traces: data-dependent checks are skipped then."""
+    return torch.compiler.is_compiling()
+
+
+def check_reduction(reduction: Any) -> str:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
+    return reduction
+
+
+def check_gamma(gamma: Any) -> float:
+    try:
+        value = float(gamma)
+    except (TypeError, ValueError):
+        raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}") from None
+    if isinstance(gamma, bool) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}")
+    return value
+
+
+def check_nonnegative(name: str, value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}") from None
+    if isinstance(value, bool) or not 0 <= v < math.inf:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return v
+
+
+def check_positive(name: str, value: Any) -> float:
+    v = check_nonnegative(name, value)
+    if v == 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return v
+
+
+def check_scalar_alpha(alpha: Any) -> float | None:
+    """``None``, or a float in [0, 1] (torchvision's ``alpha=-1`` to disable is not used)."""
+    if alpha is None:
+        return None
+    try:
+        value = float(alpha)
+    except (TypeError, ValueError):
+        raise ValueError(f"alpha must be None or a number in [0, 1], got {alpha!r}") from None
+    if isinstance(alpha, bool) or not 0.0 <= value <= 1.0:
+        raise ValueError(
+            f"alpha weights positives by alpha and negatives by 1 - alpha, so it must be "
+            f"None or in [0, 1]; got {alpha!r}"
+        )
+    return value
+
+
+def compute_dtype(x: torch.Tensor, name: str = "input") -> torch.dtype:
+    """float32 for float16/bfloat16 input, the input dtype for float32/float64."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor of logits, got {x.dtype}")
+    return torch.float32 if x.dtype in _HALF else x.dtype
+
+
+def as_buffer(value: Any, name: str, *, ndim: Sequence[int] = (1,)) -> torch.Tensor | None:
+    """A per-class parameter (weight, alpha) as a float tensor, checked finite and >= 0."""
+    if value is None:
+        return None
+    t = value.detach().clone() if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+    if not t.is_floating_point():
+        t = t.to(torch.get_default_dtype())
+    if t.ndim not in ndim:
+        raise ValueError(f"{name} must have {' or '.join(map(str, ndim))} dimension(s), "
+                         f"got shape {tuple(t.shape)}")
+    if not compiling() and (not bool(torch.isfinite(t).all()) or bool((t < 0).any())):
+        raise ValueError(f"{name} must be finite and non-negative")
+    return t
+
+
+def check_class_vector(value: torch.Tensor | None, name: str, n_classes: int,
+                       like: torch.Tensor) -> torch.Tensor | None:
+    """A ``(C,)`` tensor in ``like``'s dtype, on ``like``'s device (a no-op for buffers)."""
+    if value is None:
+        return None
+    if not isinstance(value, torch.Tensor):
+        value = as_buffer(value, name)
+    if value.shape != (n_classes,):
+        raise ValueError(f"{name} must have shape ({n_classes},) for {n_classes} classes, "
+                         f"got {tuple(value.shape)}")
+    return value.to(device=like.device, dtype=like.dtype)
+
+
+def upstream(g: torch.Tensor) -> torch.Tensor:
+    """The incoming gradient of a backward pass, made cheap to multiply.
+
+    After ``"mean"``/``"sum"`` it is a scalar expanded to the loss's shape
+    (all strides 0); broadcasting such a tensor against an ``(M, C)`` gradient
+    is an order of magnitude slower than multiplying by a 0-d view of it.
+    (Not under ``create_graph``, where ``g`` itself may be differentiated.)
+    """
+    if g.ndim and not any(g.stride()) and not torch.is_grad_enabled():
+        return g[(0,) * g.ndim]
+    return g
+
+
+def reduce(loss: torch.Tensor, reduction: str, dtype: torch.dtype,
+           denominator: torch.Tensor | None = None) -> torch.Tensor:
+    """Apply ``reduction`` (in the compute dtype) and cast to the input ``dtype``."""
+    if reduction == "none":
+        out = loss
+    elif reduction == "sum":
+        out = loss.sum()
+    elif denominator is None:
+        out = loss.mean()
+    else:
+        out = loss.sum() / denominator
+    return out.to(dtype)
+
+
+#: Elements per block of the CPU forward pass. 128k float32 values (512 KiB) per
+#: temporary keep a loss's temporaries in the L2/L3 caches instead of streaming a
+#: few dozen full-size ones through memory (the torch twin of gbloss._array.run_blocked).
+BLOCK_ELEMENTS = 1 << 17
+
+
+def run_blocked(fn: Callable[..., tuple[torch.Tensor, ...]], rows: Sequence[torch.Tensor],
+                block: int | None = None) -> tuple[torch.Tensor, ...]:
+    """``fn(*rows)`` evaluated on row blocks of ``rows`` (tensors sharing dimension 0).
+
+    ``fn`` must be row-wise and return tensors whose first dimension is the
+    rows'. CPU tensors larger than one block are processed block by block
+    (each op still uses torch's intra-op threads); on other devices, under
+    torch.compile and for small inputs ``fn`` gets the whole tensors. Runs
+    inside an autograd.Function's forward (no graph is recorded).
+    """
+    block = block or BLOCK_ELEMENTS
+    z = rows[0]
+    n = z.shape[0] if z.ndim else 1
+    width = math.prod(z.shape[1:]) if z.ndim > 1 else 1
+    per_block = max(1, block // max(width, 1))
+    if z.device.type != "cpu" or n <= per_block or compiling():
+        return fn(*rows)
+    outputs: list[torch.Tensor] = []
+    for start in range(0, n, per_block):
+        parts = fn(*(r[start:start + per_block] for r in rows))
+        if not outputs:
+            outputs = [torch.empty((n, *p.shape[1:]), dtype=p.dtype, device=p.device)
+                       for p in parts]
+        for out, part in zip(outputs, parts, strict=True):
+            out[start:start + per_block] = part
+    return tuple(outputs)

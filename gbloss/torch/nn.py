@@ -1,0 +1,583 @@
+"""``torch.nn.Module`` forms of the gbloss losses.
+
+Each module stores its hyper-parameters, registers per-class tensors
+(``weight``, a per-class ``alpha``) as buffers so that they follow
+``.to(device)`` and ``state_dict``, and calls the function of the same name in
+:mod:`gbloss.torch.functional` in ``forward``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import functional as F
+from ._common import (
+    as_buffer,
+    check_gamma,
+    check_nonnegative,
+    check_positive,
+    check_reduction,
+    check_scalar_alpha,
+)
+
+__all__ = ["ACBLoss", "BMCLoss", "BNILoss", "CrossEntropyLoss", "DiceLoss", "FocalLoss", "GAILoss",
+           "LDAMLoss", "LMFLoss", "PELoss", "SigmoidFocalLoss", "SoftmaxFocalLoss"]
+
+
+class _Loss(nn.Module):
+    def __init__(self, reduction: str) -> None:
+        super().__init__()
+        self.reduction = check_reduction(reduction)
+
+
+class SigmoidFocalLoss(_Loss):
+    r"""Binary and multi-label focal loss on logits.
+
+    See :func:`gbloss.torch.functional.sigmoid_focal_loss`.
+
+    .. math::
+
+        \ell = -c_1\, y\, (1 - p)^\gamma \log p - c_0\, (1 - y)\, p^\gamma \log(1 - p),
+        \qquad p = \sigma(z)
+
+    Parameters
+    ----------
+    gamma : float >= 0, default 2
+    alpha : float in [0, 1] or None, default None
+        Positive-class weight (negatives get ``1 - alpha``).
+    weight : Tensor (2,) or (C, 2), optional
+        ``[negative, positive]`` class weights (per channel ``C = input.shape[1]``);
+        a buffer.
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Shape: ``input`` any shape, ``target`` the same; output scalar, or the
+    input's shape for ``reduction="none"``.
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> loss = gt.SigmoidFocalLoss(gamma=2.0, alpha=0.25)
+    >>> z = torch.randn(8, 3, requires_grad=True)
+    >>> loss(z, (torch.rand(8, 3) > 0.7).float()).backward()
+    """
+
+    def __init__(self, gamma: float = 2.0, alpha: float | None = None,
+                 weight: Any = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.gamma = check_gamma(gamma)
+        self.alpha = check_scalar_alpha(alpha)
+        self.register_buffer("weight", as_buffer(weight, "weight", ndim=(1, 2)))
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.sigmoid_focal_loss(input, target, gamma=self.gamma, alpha=self.alpha,
+                                    weight=self.weight, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"gamma={self.gamma}, alpha={self.alpha}, reduction={self.reduction!r}"
+
+
+class SoftmaxFocalLoss(_Loss):
+    r"""Multiclass focal loss on logits; see :func:`gbloss.torch.functional.softmax_focal_loss`.
+
+    .. math::
+
+        \ell_i = -\alpha_{t_i} w_{t_i} (1 - p_{i t_i})^\gamma \log p_{i t_i},
+        \qquad p_i = \operatorname{softmax}(z_i)
+
+    Parameters
+    ----------
+    gamma : float >= 0, default 2
+    alpha : float, sequence or Tensor (C,), optional
+        Per-class factor (a buffer when per class).
+    weight : Tensor (C,), optional
+        Class weights, a buffer; ``"mean"`` divides by ``sum_i weight[target_i]``.
+    ignore_index : int, default -100
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Shape: ``input`` ``(N, C, d1, ...)`` or ``(C,)``; ``target`` integer
+    ``(N, d1, ...)`` or ``()``.
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> loss = gt.SoftmaxFocalLoss(gamma=2.0, weight=torch.tensor([1.0, 5.0, 1.0]))
+    >>> z = torch.randn(8, 3, requires_grad=True)
+    >>> loss(z, torch.randint(0, 3, (8,))).backward()
+    """
+
+    def __init__(self, gamma: float = 2.0, alpha: Any = None, weight: Any = None,
+                 ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.gamma = check_gamma(gamma)
+        if alpha is None or (isinstance(alpha, int | float) and not isinstance(alpha, bool)):
+            if alpha is not None and not 0 <= float(alpha) < float("inf"):
+                raise ValueError(f"alpha must be finite and non-negative, got {alpha!r}")
+            self.alpha = alpha
+        else:
+            self.register_buffer("alpha", as_buffer(alpha, "alpha"))
+        self.register_buffer("weight", as_buffer(weight, "weight"))
+        self.ignore_index = int(ignore_index)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.softmax_focal_loss(input, target, gamma=self.gamma, alpha=self.alpha,
+                                    weight=self.weight, ignore_index=self.ignore_index,
+                                    reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return (f"gamma={self.gamma}, ignore_index={self.ignore_index}, "
+                f"reduction={self.reduction!r}")
+
+
+class CrossEntropyLoss(_Loss):
+    r"""Class-weighted cross-entropy on logits; see :func:`gbloss.torch.functional.cross_entropy`.
+
+    A drop-in for ``torch.nn.CrossEntropyLoss(weight, ignore_index=..., reduction=...)``
+    with class-index targets, computed by the math of :func:`gbloss.cross_entropy`.
+
+    .. math::
+
+        \ell_i = -w_{t_i} \log \operatorname{softmax}(z_i)_{t_i}
+
+    Parameters
+    ----------
+    weight : Tensor (C,), optional
+        A buffer; ``"mean"`` divides by ``sum_i weight[target_i]``.
+    ignore_index : int, default -100
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> z, t = torch.randn(4, 3), torch.tensor([0, 1, 2, 1])
+    >>> w = torch.tensor([1.0, 2.0, 0.5])
+    >>> bool(torch.isclose(gt.CrossEntropyLoss(w)(z, t), torch.nn.CrossEntropyLoss(w)(z, t)))
+    True
+    """
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", as_buffer(weight, "weight"))
+        self.ignore_index = int(ignore_index)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
+
+
+class FocalLoss(SoftmaxFocalLoss):
+    r"""Focal loss with the task taken from the target, as :func:`gbloss.focal`.
+
+    Integer class indices with one dimension fewer than ``input`` select the
+    softmax loss (:class:`SoftmaxFocalLoss`); a target shaped like ``input``
+    selects the sigmoid loss (:class:`SigmoidFocalLoss`: ``alpha`` must then
+    be a float in [0, 1] or None and ``weight`` ``(2,)`` or ``(C, 2)``).
+    Parameters as in :class:`SoftmaxFocalLoss`.
+    """
+
+    def __init__(self, gamma: float = 2.0, alpha: Any = None, weight: Any = None,
+                 ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__(gamma=gamma, alpha=alpha, weight=None, ignore_index=ignore_index,
+                         reduction=reduction)
+        self.register_buffer("weight", as_buffer(weight, "weight", ndim=(1, 2)))
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.focal_loss(input, target, gamma=self.gamma, alpha=self.alpha,
+                            weight=self.weight, ignore_index=self.ignore_index,
+                            reduction=self.reduction)
+
+
+class LDAMLoss(_Loss):
+    r"""LDAM loss on logits; see :func:`gbloss.torch.functional.ldam_loss`.
+
+    .. math::
+
+        \ell_i = -w_{t}\,\log \operatorname{softmax}\big(s\,(z_i - m_{t} e_{t})\big)_{t},
+        \qquad m_j = C\,(n_{\min} / n_j)^{1/4}
+
+    Positional order as kaidic/LDAM-DRW's ``LDAMLoss(cls_num_list, max_m=0.5,
+    weight=None, s=30)``; the margins and ``weight`` are buffers (no CUDA
+    tensor type is hard-coded). For deferred re-weighting assign
+    :func:`gbloss.torch.functional.drw_weights` to ``weight`` each epoch.
+
+    Parameters
+    ----------
+    class_counts : sequence or Tensor (C,)
+        Training samples per class.
+    max_margin : float >= 0, default 0.5
+    weight : Tensor (C,), optional
+    scale : float > 0, default 30
+    ignore_index : int, default -100
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> loss = gt.LDAMLoss([500, 50, 5], max_margin=0.5, scale=30.0)
+    >>> z = torch.randn(8, 3, requires_grad=True)
+    >>> loss(z, torch.randint(0, 3, (8,))).backward()
+    """
+
+    def __init__(self, class_counts: Any, max_margin: float = 0.5, weight: Any = None,
+                 scale: float = 30.0, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.max_margin = check_nonnegative("max_margin", max_margin)
+        self.scale = check_positive("scale", scale)
+        self.register_buffer("margins", F.class_margins(class_counts, self.max_margin))  # float64
+        self.register_buffer("weight", as_buffer(weight, "weight"))
+        self.ignore_index = int(ignore_index)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F._margin_losses(input, target, self.margins, focal_weight=0.0, ldam_weight=1.0,
+                                gamma=0.0, alpha=None, scale=self.scale, weight=self.weight,
+                                ignore_index=self.ignore_index, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return (f"max_margin={self.max_margin}, scale={self.scale}, "
+                f"ignore_index={self.ignore_index}, reduction={self.reduction!r}")
+
+
+class LMFLoss(_Loss):
+    r"""LMF loss with the published signature (SanaNazari/LMFLoss); see
+    :func:`gbloss.torch.functional.lmf_loss`.
+
+    ``LMFLoss(cls_num_list, weight, alpha=0.2, beta=0.2, gamma=2, max_m=0.8, s=5)``
+    computes ``alpha * focal + beta * LDAM``:
+
+    .. math::
+
+        \ell_i = \alpha\, w_t (1 - p_t)^\gamma (-\log p_t)
+                + \beta\,\big(-\log \operatorname{softmax}(s (z_i - m_t e_t))_t\big)
+
+    with ``weight`` weighting the focal term, and the LDAM term too when
+    ``add_LDAM_weigth=True`` (the published spelling), which makes ``weight``
+    a class weight of both terms (and of the ``"mean"`` denominator).
+
+    Differences from the published code, which this class replaces: the focal
+    factor is applied per element, not once to the batch-mean cross-entropy;
+    with ``add_LDAM_weigth=False`` the mean divides by the element count; it
+    runs on any device (the published code needs CUDA tensors and has no
+    imports); ``cls_num_list`` may be a list or a tensor.
+
+    Parameters
+    ----------
+    cls_num_list : sequence or Tensor (C,)
+        Training samples per class.
+    weight : Tensor (C,), optional
+    alpha, beta : float >= 0, default 0.2
+        Weights of the focal and the LDAM term.
+    gamma : float >= 0, default 2
+    max_m : float >= 0, default 0.8
+        LDAM's largest margin.
+    s : float > 0, default 5
+        LDAM's scale.
+    add_LDAM_weigth : bool, default False
+    ignore_index : int, default -100
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> loss = gt.LMFLoss([500, 50, 5], torch.tensor([0.2, 1.0, 3.0]), alpha=1.0, beta=1.0)
+    >>> z = torch.randn(8, 3, requires_grad=True)
+    >>> loss(z, torch.randint(0, 3, (8,))).backward()
+    """
+
+    def __init__(self, cls_num_list: Any, weight: Any = None, alpha: float = 0.2,
+                 beta: float = 0.2, gamma: float = 2.0, max_m: float = 0.8, s: float = 5.0,
+                 add_LDAM_weigth: bool = False, *, ignore_index: int = -100,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.alpha = check_nonnegative("alpha", alpha)
+        self.beta = check_nonnegative("beta", beta)
+        if self.alpha == 0 and self.beta == 0:
+            raise ValueError("alpha and beta are both 0: the loss would be 0")
+        self.gamma = check_gamma(gamma)
+        self.max_m = check_nonnegative("max_m", max_m)
+        self.s = check_positive("s", s)
+        self.add_LDAM_weigth = bool(add_LDAM_weigth)
+        self.register_buffer("margins", F.class_margins(cls_num_list, self.max_m))  # float64
+        self.register_buffer("weight", as_buffer(weight, "weight"))
+        self.ignore_index = int(ignore_index)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        both = self.add_LDAM_weigth
+        return F._margin_losses(
+            input, target, self.margins, focal_weight=self.alpha, ldam_weight=self.beta,
+            gamma=self.gamma, alpha=None if both else self.weight, scale=self.s,
+            weight=self.weight if both else None, ignore_index=self.ignore_index,
+            reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return (f"alpha={self.alpha}, beta={self.beta}, gamma={self.gamma}, max_m={self.max_m}, "
+                f"s={self.s}, add_LDAM_weigth={self.add_LDAM_weigth}, "
+                f"reduction={self.reduction!r}")
+
+
+class ACBLoss(_Loss):
+    r"""ACB-MSE with the ``acb-mse`` package's signature; see
+    :func:`gbloss.torch.functional.acb_mse_loss`.
+
+    ``ACBLoss(zero_weighting=1, nonzero_weighting=1)(prediction, target)``:
+
+    .. math::
+
+        L = A \operatorname{mean}_{y = 0} (\hat y - y)^2 + B \operatorname{mean}_{y \ne 0}
+            (\hat y - y)^2
+
+    over the whole batch. Equal to the package's value; unlike it, no host
+    sync (its ``torch.isnan`` checks), an empty class contributes 0 without a
+    NaN being formed, the result is always a tensor (the package returns the
+    int 0 for an empty batch), and a NaN prediction is not silently dropped.
+
+    Parameters
+    ----------
+    zero_weighting, nonzero_weighting : float >= 0, default 1
+    reduction : {"mean", "sum", "none"}, default "mean"
+        ``"mean"`` is the package's loss; ``"none"`` the per-element terms
+        ``c_k (n / N_k) (\hat y - y)^2`` whose mean it is.
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> target = torch.tensor([0.0, 0.0, 0.0, 2.0])
+    >>> gt.ACBLoss(1.0, 1.0)(torch.zeros(4), target)
+    tensor(4.)
+    """
+
+    def __init__(self, zero_weighting: float = 1.0, nonzero_weighting: float = 1.0,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.zero_weighting = check_nonnegative("zero_weighting", zero_weighting)
+        self.nonzero_weighting = check_nonnegative("nonzero_weighting", nonzero_weighting)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.acb_mse_loss(input, target, zero_weight=self.zero_weighting,
+                              nonzero_weight=self.nonzero_weighting, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return (f"zero_weighting={self.zero_weighting}, "
+                f"nonzero_weighting={self.nonzero_weighting}, reduction={self.reduction!r}")
+
+
+# ------------------------------------------------------------------------ Balanced MSE
+class _BalancedMSE(_Loss):
+    """``noise_sigma``: an ``nn.Parameter`` (learnable, the authors' default) or, with
+    ``fix_noise_sigma=True``, a buffer."""
+
+    def __init__(self, init_noise_sigma: float, fix_noise_sigma: bool, reduction: str) -> None:
+        super().__init__(reduction)
+        sigma = torch.tensor(check_positive("init_noise_sigma", init_noise_sigma))
+        self.fix_noise_sigma = bool(fix_noise_sigma)
+        if self.fix_noise_sigma:
+            self.register_buffer("noise_sigma", sigma)
+        else:
+            self.noise_sigma = nn.Parameter(sigma)
+
+    def extra_repr(self) -> str:
+        return (f"noise_sigma={float(self.noise_sigma.detach()):.4g}, "
+                f"fix_noise_sigma={self.fix_noise_sigma}, reduction={self.reduction!r}")
+
+
+class BMCLoss(_BalancedMSE):
+    r"""Balanced MSE, Batch-based Monte-Carlo; see :func:`gbloss.torch.functional.bmc_loss`.
+
+    The authors' ``BMCLoss(init_noise_sigma)`` (jiawei-ren/BalancedMSE), with
+    ``noise_sigma`` a learnable ``nn.Parameter`` that goes in its own optimizer
+    param group, as in their training scripts::
+
+        criterion = gt.BMCLoss(init_noise_sigma=1.0)
+        optimizer.add_param_group({"params": criterion.noise_sigma, "lr": sigma_lr,
+                                   "name": "noise_sigma"})
+
+    .. math::
+
+        \ell_i = 2\sigma_0^2 \Big[\frac{\|x_i - y_i\|^2}{2\sigma^2}
+            + \log \sum_{j=1}^{B} \exp\Big(-\frac{\|x_i - y_j\|^2}{2\sigma^2}\Big)\Big]
+
+    Equal values (the authors' ``"mean"``) and ``noise_sigma`` gradients; no
+    ``[B, B]`` matrix is formed, no device is hard-coded.
+
+    Parameters
+    ----------
+    init_noise_sigma : float > 0, default 1
+    fix_noise_sigma : bool, default False
+        ``True``: ``noise_sigma`` is a buffer (the authors' ``--fix_noise_sigma``).
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Shape: ``input`` ``(B,)``, ``(B, 1)`` or ``(B, d)``; ``target`` the same.
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> criterion = gt.BMCLoss(init_noise_sigma=1.0)
+    >>> pred = torch.randn(16, 1, requires_grad=True)
+    >>> criterion(pred, torch.randn(16, 1)).backward()
+    >>> criterion.noise_sigma.grad is not None
+    True
+    """
+
+    def __init__(self, init_noise_sigma: float = 1.0, *, fix_noise_sigma: bool = False,
+                 reduction: str = "mean") -> None:
+        super().__init__(init_noise_sigma, fix_noise_sigma, reduction)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.bmc_loss(input, target, self.noise_sigma, reduction=self.reduction)
+
+
+class BNILoss(_BalancedMSE):
+    r"""Balanced MSE, Bin-based Numerical Integration; see
+    :func:`gbloss.torch.functional.bni_loss`.
+
+    The authors' ``BNILoss(init_noise_sigma, bucket_centers, bucket_weights)``
+    (1-D labels; any input shape, every element a row). The buckets are
+    buffers; :func:`gbloss.torch.functional.bni_buckets` computes them from
+    training labels.
+
+    .. math::
+
+        \ell_i = 2\sigma_0^2 \Big[\frac{(x_i - y_i)^2}{2\sigma^2}
+            + \log \sum_j w_j \exp\Big(-\frac{(x_i - c_j)^2}{2\sigma^2}\Big)\Big]
+
+    Parameters
+    ----------
+    init_noise_sigma : float > 0
+    bucket_centers, bucket_weights : sequence or Tensor (M,)
+    fix_noise_sigma : bool, default False
+    reduction : {"mean", "sum", "none"}, default "mean"
+    """
+
+    def __init__(self, init_noise_sigma: float, bucket_centers: Any, bucket_weights: Any, *,
+                 fix_noise_sigma: bool = False, reduction: str = "mean") -> None:
+        super().__init__(init_noise_sigma, fix_noise_sigma, reduction)
+        self.register_buffer("bucket_centers", _float64(bucket_centers, "bucket_centers"))
+        self.register_buffer("bucket_weights", _float64(bucket_weights, "bucket_weights"))
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.bni_loss(input, target, self.noise_sigma, self.bucket_centers,
+                          self.bucket_weights, reduction=self.reduction)
+
+
+class GAILoss(_BalancedMSE):
+    r"""Balanced MSE, GMM-based Analytical Integration; see
+    :func:`gbloss.torch.functional.gai_loss`.
+
+    The authors' ``GAILoss(init_noise_sigma, gmm)`` (1-D) and its
+    multi-dimensional form: ``gmm`` is the path of their ``gmm.pkl``, such a
+    dict (``means``, ``weights``, ``variances``) or a fitted
+    ``sklearn.mixture.GaussianMixture``; its means, weights and covariances
+    become the buffers ``gmm_means`` (K, d), ``gmm_weights`` (K,) and
+    ``gmm_covariances`` (K, d, d).
+
+    .. math::
+
+        \ell_i = 2\sigma_0^2 \Big[-\log \mathcal N(y_i; x_i, \sigma^2 I)
+            + \log \sum_k \pi_k \mathcal N(x_i; \mu_k, \Sigma_k + \sigma^2 I)\Big]
+
+    Parameters
+    ----------
+    init_noise_sigma : float > 0
+    gmm : str, path, dict or fitted GaussianMixture
+    fix_noise_sigma : bool, default False
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Shape: for a 1-D mixture any shape (every element a row); for a
+    ``d``-dimensional one ``(B, d)``.
+    """
+
+    def __init__(self, init_noise_sigma: float, gmm: Any, *, fix_noise_sigma: bool = False,
+                 reduction: str = "mean") -> None:
+        super().__init__(init_noise_sigma, fix_noise_sigma, reduction)
+        means, weights, covs = F.gmm_tensors(gmm)
+        self.register_buffer("gmm_means", means)
+        self.register_buffer("gmm_weights", weights)
+        self.register_buffer("gmm_covariances", covs)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.gai_loss(input, target, self.noise_sigma, self.gmm_means, self.gmm_weights,
+                          self.gmm_covariances, reduction=self.reduction)
+
+
+def _float64(value: Any, name: str) -> torch.Tensor:
+    t = value.detach().clone() if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+    t = t.to(torch.float64).reshape(-1)
+    if t.numel() == 0 or not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must be a non-empty array of finite values")
+    return t
+
+
+# -------------------------------------------------------------------------- Dice, PEL
+class DiceLoss(_Loss):
+    r"""Soft Dice loss on logits (sigmoid); see :func:`gbloss.torch.functional.dice_loss`.
+
+    .. math::
+
+        D_g = 1 - \frac{2 \sum_{i \in g} p_i y_i + s}{\sum_{i \in g} p_i + \sum_{i \in g} y_i + s}
+
+    per sample ``g`` (``batch=False``) or over the batch (``batch=True``).
+
+    Parameters
+    ----------
+    smooth : float >= 0, default 1
+    batch : bool, default False
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> z = torch.randn(2, 1, 8, 8, requires_grad=True)
+    >>> gt.DiceLoss()(z, (torch.rand(2, 1, 8, 8) > 0.7).float()).backward()
+    """
+
+    def __init__(self, smooth: float = 1.0, batch: bool = False, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.smooth = check_nonnegative("smooth", smooth)
+        self.batch = bool(batch)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor,
+                weight: torch.Tensor | None = None) -> torch.Tensor:
+        return F.dice_loss(input, target, smooth=self.smooth, batch=self.batch, weight=weight,
+                           reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"smooth={self.smooth}, batch={self.batch}, reduction={self.reduction!r}"
+
+
+class PELoss(_Loss):
+    r"""PointWise Exponential Loss on logits (sigmoid); see
+    :func:`gbloss.torch.functional.pel_loss`.
+
+    .. math::
+
+        E_c = 1 - \frac{\alpha \sum_i (r_i t_i)^\beta}{\sum_i r_i + \sum_i t_i},
+        \qquad L_g = \tfrac12 (E_{fg} + E_{bg})
+
+    Parameters
+    ----------
+    alpha : float > 0, default 20
+    power : float > 0, default 3
+    batch : bool, default False
+    reduction : {"mean", "sum", "none"}, default "mean"
+    """
+
+    def __init__(self, alpha: float = 20.0, power: float = 3.0, batch: bool = False,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.alpha = check_positive("alpha", alpha)
+        self.power = check_positive("power", power)
+        self.batch = bool(batch)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor,
+                weight: torch.Tensor | None = None) -> torch.Tensor:
+        return F.pel_loss(input, target, alpha=self.alpha, power=self.power, batch=self.batch,
+                          weight=weight, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return (f"alpha={self.alpha}, power={self.power}, batch={self.batch}, "
+                f"reduction={self.reduction!r}")
