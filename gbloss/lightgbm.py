@@ -51,8 +51,25 @@ def _objective_line(loss: Loss, num_class: int) -> str:
 def bake_init_score(booster: lgb.Booster, init: Any, loss: Loss) -> lgb.Booster:
     """Return a booster whose trees include ``init`` and whose ``predict`` applies the link.
 
-    ``init`` is a scalar or a ``(k,)`` vector (one per class); it is added to
-    every leaf of the first iteration's tree of each class.
+    ``init`` is added to every leaf of the first iteration's tree of each class
+    (what LightGBM's built-in objectives do with ``AddBias``), and the model
+    records the objective matching ``loss.link`` (``binary sigmoid:1``,
+    ``multiclass num_class:k`` or ``regression``), so ``predict`` returns
+    probabilities (or values) and ``predict(raw_score=True)`` margins, both
+    including ``init``, also after ``save_model`` and reloading.
+
+    Parameters
+    ----------
+    booster : lightgbm.Booster
+        Trained with a custom objective and ``init_score`` on its Datasets.
+    init : float or array of shape (k,)
+        The init score (one per class for multiclass models).
+    loss : gbloss.Loss
+
+    Returns
+    -------
+    lightgbm.Booster
+        A new booster; ``best_iteration`` and ``best_score`` are kept.
     """
     init = np.atleast_1d(np.asarray(init, dtype=np.float64))
     text = booster.model_to_string(num_iteration=-1)

@@ -36,7 +36,26 @@ def booster_params(params: Mapping[str, Any], loss: Loss, y: Any,
     """``params`` plus the ``objective`` and ``base_score`` that carry ``loss``'s init score.
 
     ``objective`` must not be in ``params``: it is chosen to match the loss's
-    link, so that predictions go through the right transform.
+    link (``binary:logistic``, ``multi:softprob`` with ``num_class``, or
+    ``reg:squarederror``), so that predictions go through the right transform.
+    ``base_score`` is the init score read through that link: ``sigmoid(init)``
+    for ``binary:logistic`` (XGBoost applies the logit), the margins otherwise
+    (a per-class list for multiclass and multi-label data, xgboost >= 3.1).
+
+    Parameters
+    ----------
+    params : mapping
+        Booster parameters without ``objective``.
+    loss : gbloss.Loss
+    y : array of shape (n,) or (n, k)
+        Training labels.
+    sample_weight : array of shape (n,), optional
+
+    Returns
+    -------
+    dict
+        A copy of ``params`` with ``objective``, ``base_score`` and
+        ``disable_default_eval_metric`` set.
     """
     params = dict(params)
     if params.get("objective") is not None:
@@ -72,6 +91,17 @@ def objective(loss: Loss, params: Mapping[str, Any]) -> Loss:
     host) once per round, and the gradient and Hessian go back to XGBoost as
     device arrays. Use it with ``xgb.train(params, dtrain, obj=...)`` or
     ``XGBClassifier(objective=...)``; :func:`train` calls it.
+
+    Parameters
+    ----------
+    loss : gbloss.Loss
+    params : mapping
+        Booster parameters; ``nthread``/``n_jobs`` and ``device`` are read.
+
+    Returns
+    -------
+    gbloss.Loss
+        A deep copy of ``loss`` sharing its label cache; ``loss`` itself is unchanged.
     """
     obj = loss._with_threads(params.get("nthread", params.get("n_jobs")))
     device = params_device(params)
