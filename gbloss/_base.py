@@ -425,7 +425,9 @@ class Loss(BaseEstimator):
             return float(xp.mean(values)) if values.shape[0] else float("nan")
         w = xp.astype(w, xp.float64)
         total = float(xp.sum(w))
-        return float(xp.sum(w * values)) / total if total > 0 else float("nan")
+        with np.errstate(under="ignore"):  # w * (a loss below 1e-300) may round to 0: harmless
+            weighted = float(xp.sum(w * values))
+        return weighted / total if total > 0 else float("nan")
 
     def init_score(
         self,
@@ -595,8 +597,12 @@ def apply_hessian_policy(
     if policy == "exact":
         return exact
     if policy == "auto":
-        floor = HESSIAN_FLOOR * (xp.ones_like(exact) if weight is None else weight)
-        h = xp.maximum(exact, floor)
+        if weight is None:
+            floor = HESSIAN_FLOOR
+            h = xp.clip(exact, min=floor)
+        else:
+            floor = HESSIAN_FLOOR * weight
+            h = xp.maximum(exact, floor)
         if surrogate is not None:
             # where(exact >= floor, exact, max(surrogate, floor)), without a `where` pass
             h = xp.maximum(h, surrogate * xp.astype(exact < floor, exact.dtype))

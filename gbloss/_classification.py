@@ -27,7 +27,7 @@ from ._array import arange_like
 from ._base import Labels, Loss, apply_hessian_policy, check_hessian_option
 from ._device import asarray_on, to_numpy
 from ._drw import DRWMixin
-from ._special import int_power, log1p, log_sigmoid_pair, sigmoid_pair
+from ._special import int_power, log1p, log_sigmoid_from, sigmoid_parts
 from ._validation import BINARY, MULTICLASS, MULTILABEL, check_finite_scalar
 from ._weights import SCHEMES, class_counts, resolve_class_weight
 
@@ -61,24 +61,26 @@ def focal_branch(z: Any, gamma: float, xp: Any, mode: str) -> tuple[Any, ...]:
     Reference: T.-Y. Lin et al., "Focal Loss for Dense Object Detection",
     ICCV 2017, arXiv:1708.02002.
     """
-    p, q, e, a = sigmoid_pair(z, xp)
+    p, q, e, u, zc = sigmoid_parts(z, xp)
     if gamma == 0 and mode == "grad_hess":
         pq = p * q
         return -q, pq, pq  # cross-entropy's derivatives need no logarithm
-    log_p, log_q = log_sigmoid_pair(z, e, a, xp)
+    log_p = log_sigmoid_from(z, zc, e, u, xp)
     if gamma == 0:
         qg = None
     else:
         qg = int_power(q, gamma, xp)
         if qg is None:
-            qg = xp.exp(gamma * log_q)
+            qg = xp.exp(gamma * (log_p - z))  # q^gamma = exp(gamma log q), log q = log p - z
     if mode == "value":
         return (-log_p if qg is None else -qg * log_p,)
     if mode == "value_grad":
         return (-log_p, -q) if qg is None else (-qg * log_p, qg * (gamma * p * log_p - q))
-    d1 = qg * (gamma * p * log_p - q)
-    d2 = qg * p * ((2 * gamma + 1) * q + gamma * (q - gamma * p) * log_p)
-    return d1, d2, qg * p * q
+    t = gamma * log_p
+    qgp = qg * p
+    d1 = qg * (p * t - q)
+    d2 = qgp * ((2 * gamma + 1) * q + (q - gamma * p) * t)
+    return d1, d2, qgp * q
 
 
 def softmax_focal(

@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 . .venv/bin/activate
-python -m pytest -n "${GBLOSS_TEST_WORKERS:-2}" "$@"
+# --timeout: a hung test (a Dask collective, say) fails instead of stalling CI.
+python -m pytest -n "${GBLOSS_TEST_WORKERS:-2}" --timeout=600 "$@"
