@@ -18,7 +18,12 @@ two ways:
   faster than the whole-array numpy expression, with no second copy of the
   math to keep in sync.
 
-Tests check both paths against each other and against torch autograd.
+Where even the blocked numpy chain costs several times a booster's built-in
+objective (the sigmoid focal family that XGBoost calls on every round), a
+loss may dispatch large numpy inputs to a fused compiled loop instead; see
+``gbloss/_fused.py``. That loop runs on the same blocks and threads.
+
+Tests check every path against the others and against torch autograd.
 """
 
 from __future__ import annotations
@@ -115,7 +120,9 @@ def run_blocked(
     its output rows depend only on the same input rows, and must return arrays
     of the shape of ``arrays[-1]`` (the raw prediction). For numpy input with
     more than one block the rows are split into cache-sized blocks evaluated on
-    ``n_threads`` threads; any other namespace gets one call on whole arrays.
+    ``n_threads`` threads (the calling one and ``n_threads - 1`` pool threads,
+    each taking the next block in turn); any other namespace gets one call on
+    whole arrays.
     An array of ndim 0, or ``None``, is passed unchanged to every block.
     """
     raw = arrays[-1]
@@ -127,31 +134,37 @@ def run_blocked(
             return fn(*arrays, xp)
 
     n_threads = n_threads or default_n_threads()
-    starts = range(0, n_rows, rows_per_block)
-    first = None
     outputs: list[np.ndarray] = []
 
-    def work(start: int) -> None:
-        nonlocal first
-        rows = slice(start, min(start + rows_per_block, n_rows))
-        parts = [a if a is None or np.ndim(a) == 0 else a[rows] for a in arrays]
+    def evaluate(rows: slice) -> tuple[Any, ...]:
         with np.errstate(all="ignore"):
-            result = fn(*parts, xp)
-        for out, part in zip(outputs, result):
-            out[rows] = part
+            return fn(*[a if a is None or np.ndim(a) == 0 else a[rows] for a in arrays], xp)
 
     # The first block runs inline: it fixes the number and dtypes of the outputs.
-    rows0 = slice(0, rows_per_block)
-    with np.errstate(all="ignore"):
-        first = fn(*[a if a is None or np.ndim(a) == 0 else a[rows0] for a in arrays], xp)
+    first = evaluate(slice(0, rows_per_block))
     for part in first:
         out = np.empty((n_rows, *part.shape[1:]), dtype=part.dtype)
-        out[rows0] = part
+        out[:rows_per_block] = part
         outputs.append(out)
-    rest = starts[1:]
-    if n_threads == 1 or len(rest) == 1:
-        for start in rest:
-            work(start)
-    else:
-        list(_get_pool(n_threads).map(work, rest))
+    # The other blocks go to n_threads workers (this thread is one of them), each
+    # taking the next block from a shared counter: one task per thread, not per block.
+    next_block = iter(range(rows_per_block, n_rows, rows_per_block))
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                start = next(next_block, None)
+            if start is None:
+                return
+            rows = slice(start, min(start + rows_per_block, n_rows))
+            for out, part in zip(outputs, evaluate(rows), strict=True):
+                out[rows] = part
+
+    n_blocks = -(-n_rows // rows_per_block) - 1
+    helpers = [_get_pool(n_threads - 1).submit(worker)
+               for _ in range(min(n_threads, n_blocks) - 1)] if n_threads > 1 else []
+    worker()
+    for helper in helpers:
+        helper.result()
     return tuple(outputs)

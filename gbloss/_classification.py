@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 
+from . import _fused
 from ._array import arange_like
 from ._base import Labels, Loss, apply_hessian_policy, check_hessian_option
 from ._device import asarray_on, to_numpy
@@ -357,7 +358,9 @@ class FocalLoss(DRWMixin, Loss):
             c0, c1 = float(c0), float(c1)
         else:
             c0, c1 = asarray_on(c0, labels.y, xp, dtype), asarray_on(c1, labels.y, xp, dtype)
-        return functools.partial(_sigmoid_kernel, gamma=gamma, c0=c0, c1=c1, hard=labels.hard,
+        fused = mode in ("value", "grad_hess") and _fused.enabled(xp, dtype, labels.y.size)
+        kernel = _fused.sigmoid_focal if fused else _sigmoid_kernel
+        return functools.partial(kernel, gamma=gamma, c0=c0, c1=c1, hard=labels.hard,
                                  mode=mode, hessian=self.hessian)
 
     # ---- init score

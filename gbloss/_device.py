@@ -180,7 +180,7 @@ def _device_cache(loss: Any) -> OrderedDict:
 
 def _entry(loss: Any, dmatrix: Any, y: Any, w: Any, raw: Any, xp: Any, dev: Any,
            training: bool) -> _Entry:
-    from ._base import Labels, _fingerprint, _xgboost_labels
+    from ._base import Labels, _fingerprint, _owned, _xgboost_labels
     from ._validation import check_sample_weight
 
     cache = loss._cache
@@ -209,7 +209,7 @@ def _entry(loss: Any, dmatrix: Any, y: Any, w: Any, raw: Any, xp: Any, dev: Any,
     entry = _Entry(None if dmatrix is None else weakref.ref(dmatrix), int(raw.shape[0]), labels,
                    None if w_h is None else xp.asarray(w_h, device=dev), stats)
     with cache.lock:
-        table[key] = entry
+        table[_owned(key)] = entry
         while len(table) > DEVICE_CACHE_SIZE:
             table.popitem(last=False)
     return entry

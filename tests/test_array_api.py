@@ -213,7 +213,7 @@ def test_blocked_equals_whole_array(monkeypatch, name, loss, task):
     monkeypatch.setattr(garray, "_get_pool", pool)
     blocked = [loss.gradient_hessian(y, raw, w, n_threads=2),
                loss.gradient_hessian(y64, raw64, w64, n_threads=2)]
-    assert calls == [2, 2]  # the blocks did go through the thread pool
+    assert calls == [1, 1]  # the blocks did go through the pool (one helper besides the caller)
     for (gw, hw), (gb, hb), dtype in zip(whole, blocked, (np.float32, np.float64), strict=True):
         for a, b in ((gw, gb), (hw, hb)):
             assert b.dtype == a.dtype == dtype

@@ -118,11 +118,27 @@ def check_against_reference(ref, loss, task, y, z, w, gamma, factors):
 
 
 # ------------------------------------------------------------------ 1. derivatives vs torch
+# Sigmoid tasks have two CPU kernels (gbloss/_fused.py): the reference array-API
+# math, and the fused numba loop that serves large numpy inputs. Both face the oracle.
+TASK_PATHS = [("binary", "reference"), ("binary", "fused"), ("multiclass", "reference"),
+              ("multilabel", "reference"), ("multilabel", "fused")]
+SIGMOID_PATHS = [(t, p) for t, p in TASK_PATHS if t != "multiclass"]
+
+
+@pytest.fixture
+def kernel_path(request, monkeypatch):
+    """Route every input to one kernel path: ``path`` is the test's parameter."""
+    path = request.node.callspec.params["path"]
+    monkeypatch.setattr(gbloss._fused, "MIN_ELEMENTS", 0 if path == "fused" else 10**15)
+    return path
+
+
 @pytest.mark.parametrize("gamma", GAMMAS)
-@pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize(("task", "path"), TASK_PATHS)
 @pytest.mark.parametrize("kind", ["random", "extreme"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_focal_matches_autograd(ref, rng, gamma, task, kind, weighted, factors_ref):
+def test_focal_matches_autograd(ref, rng, gamma, task, path, kernel_path, kind, weighted,
+                                factors_ref):
     y, z, w = make_case(rng, task, kind, weighted)
     k = z.shape[1] if z.ndim == 2 else 2
     factors = factors_ref(task, k, None, None, y, w)
@@ -138,9 +154,9 @@ ALPHAS = {
 
 
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
-@pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize(("task", "path"), TASK_PATHS)
 @pytest.mark.parametrize("which", [0, 1], ids=["scalar", "per_class"])
-def test_alpha_matches_autograd(ref, rng, gamma, task, which, factors_ref):
+def test_alpha_matches_autograd(ref, rng, gamma, task, path, kernel_path, which, factors_ref):
     alpha = ALPHAS[task][which]
     y, z, w = make_case(rng, task, "random", weighted=True)
     k = z.shape[1] if z.ndim == 2 else 2
@@ -157,10 +173,11 @@ CLASS_WEIGHTS = {
 
 
 @pytest.mark.parametrize("gamma", [0.0, 2.0])
-@pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize(("task", "path"), TASK_PATHS)
 @pytest.mark.parametrize("which", range(4), ids=["balanced", "effective", "dict", "array"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_class_weight_matches_autograd(ref, rng, gamma, task, which, weighted, factors_ref):
+def test_class_weight_matches_autograd(ref, rng, gamma, task, path, kernel_path, which, weighted,
+                                       factors_ref):
     class_weight = CLASS_WEIGHTS[task][which]
     y, z, w = make_case(rng, task, "random", weighted)
     k = z.shape[1] if z.ndim == 2 else 2
@@ -174,7 +191,9 @@ def test_class_weight_matches_autograd(ref, rng, gamma, task, which, weighted, f
 
 @pytest.mark.parametrize("gamma", GAMMAS)
 @pytest.mark.parametrize("kind", ["random", "extreme"])
-def test_soft_binary_labels_match_autograd(ref, rng, gamma, kind, factors_ref):
+@pytest.mark.parametrize("path", ["reference", "fused"])
+def test_soft_binary_labels_match_autograd(ref, rng, gamma, kind, path, kernel_path,
+                                           factors_ref):
     y, z, w = make_case(rng, "binary", kind, weighted=True, soft=True)
     for alpha, cw in [(None, None), (0.3, "balanced")]:
         factors = factors_ref("binary", 2, alpha, cw, y, w)

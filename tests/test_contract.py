@@ -405,8 +405,12 @@ def test_label_cache_tells_large_label_arrays_apart(rng):
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass"])
-def test_blocked_executor_matches_small_calls(rng, task):
-    """Large inputs run on row blocks from a thread pool: results equal whole small calls."""
+def test_blocked_executor_matches_small_calls(rng, task, monkeypatch):
+    """Large inputs run on row blocks from a thread pool: results equal whole small calls.
+
+    (The reference kernels on both sides: tests/test_fused.py compares the fused ones.)
+    """
+    monkeypatch.setattr(gbloss._fused, "MIN_ELEMENTS", 10**12)
     n = 3 * 32768 + 17 if task == "binary" else 40_003
     z = rng.normal(size=n) * 5 if task == "binary" else rng.normal(size=(n, 4)) * 5
     y = (rng.random(n) < 0.3).astype(float) if task == "binary" else \
