@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace, is_numpy_namespace
 
-__all__ = ["default_n_threads", "get_namespace", "run_blocked"]
+__all__ = ["default_n_threads", "get_namespace", "run_blocked", "run_row_ranges"]
 
 #: Elements per block. 32k float32 values (128 KiB) per temporary keeps the
 #: dozen temporaries of a focal kernel inside a 2 MiB L2 cache.
@@ -107,6 +107,21 @@ def _get_pool(n_threads: int) -> ThreadPoolExecutor:
         return _pool
 
 
+def run_row_ranges(
+    fn: Callable[[slice], None], n_rows: int, n_threads: int, *, row_elements: int = 1,
+) -> None:
+    """Call ``fn(rows)`` on ``n_threads`` contiguous row ranges covering ``range(n_rows)``:
+    one on this thread, the others on the pool (``fn`` must release the GIL to
+    run in parallel). Ranges hold at least ``BLOCK_ELEMENTS`` elements."""
+    n_ranges = max(1, min(n_threads, n_rows * row_elements // BLOCK_ELEMENTS))
+    bounds = [n_rows * i // n_ranges for i in range(n_ranges + 1)]
+    ranges = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    helpers = [_get_pool(n_threads - 1).submit(fn, rows) for rows in ranges[1:]]
+    fn(ranges[0])
+    for helper in helpers:
+        helper.result()
+
+
 def run_blocked(
     fn: Callable[..., tuple[Any, ...]],
     arrays: Sequence[Any],
@@ -123,8 +138,17 @@ def run_blocked(
     ``n_threads`` threads (the calling one and ``n_threads - 1`` pool threads,
     each taking the next block in turn); any other namespace gets one call on
     whole arrays.
+
+    A kernel whose function has ``splits_rows = True`` (the fused kernels of
+    ``gbloss/_fused.py``, possibly inside a :func:`functools.partial`) gets a
+    single call with ``n_threads=``: it splits the rows itself and writes into
+    one set of outputs, since per-block calls and copies would cost more than
+    its whole work.
     An array of ndim 0, or ``None``, is passed unchanged to every block.
     """
+    if getattr(getattr(fn, "func", fn), "splits_rows", False) and is_numpy(xp):
+        with np.errstate(all="ignore"):
+            return fn(*arrays, xp, n_threads=n_threads or default_n_threads())
     raw = arrays[-1]
     n_rows = raw.shape[0] if raw.ndim else 1
     width = int(np.prod(raw.shape[1:])) if raw.ndim > 1 else 1

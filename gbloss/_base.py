@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import threading
 import zlib
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -90,28 +89,32 @@ class _LabelCache:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.labels: OrderedDict[tuple, Labels] = OrderedDict()
-        self.stats: OrderedDict[tuple, Any] = OrderedDict()
+        self.labels: dict[tuple, tuple[tuple, Labels]] = {}
+        self.stats: dict[tuple, tuple[tuple, Any]] = {}
         self.last_training: Any = None
         self.last_task: str | None = None
 
-    def get(self, table: OrderedDict, key: tuple | None) -> Any:
+    # Plain dicts (insertion-ordered) of (stored key, value): a hit is moved to the
+    # end under its stored key with a single key comparison, which is a
+    # full-array comparison (see _ArrayKey); OrderedDict.pop makes three.
+    def get(self, table: dict, key: tuple | None) -> Any:
         if key is None:
             return None
         with self.lock:
-            value = table.get(key)
-            if value is not None:
-                table.move_to_end(key)
-            return value
+            entry = table.pop(key, None)
+            if entry is None:
+                return None
+            table[entry[0]] = entry
+            return entry[1]
 
-    def put(self, table: OrderedDict, key: tuple | None, value: Any) -> None:
+    def put(self, table: dict, key: tuple | None, value: Any) -> None:
         if key is None:
             return
         key = _owned(key)
         with self.lock:
-            table[key] = value
+            table[key] = (key, value)
             while len(table) > _CACHE_SIZE:
-                table.popitem(last=False)
+                del table[next(iter(table))]  # the least recently used
 
 
 class _ArrayKey:

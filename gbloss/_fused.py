@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ._array import run_row_ranges
 from ._base import HESSIAN_FLOOR, XGBOOST_HESSIAN_MIN
 
 try:  # numba is a dependency, but gbloss stays importable (and correct) without it
@@ -281,25 +282,36 @@ def _kernel(multilabel: bool, hard: bool, grad_hess: bool, int_gamma: int) -> An
 
 def sigmoid_focal(
     y: Any, w: Any, z: Any, xp: Any, *, gamma: float, c0: Any, c1: Any, hard: bool,
-    mode: str, hessian: str,
+    mode: str, hessian: str, n_threads: int = 1,
 ) -> tuple[Any, ...]:
     """Fused evaluation of :func:`gbloss._classification._sigmoid_kernel` (same arguments).
 
     ``z`` and ``y``: (n,) binary or (n, k) multi-label; ``w``: (n,) or None;
     ``c0``, ``c1``: the negative and positive class factors, scalars or (k,).
     Returns ``(value,)`` of shape (n,) for ``mode="value"`` and ``(grad, hess)``
-    shaped like ``z`` for ``mode="grad_hess"``.
+    shaped like ``z`` for ``mode="grad_hess"``. The rows are split into
+    ``n_threads`` contiguous ranges written in place (see :func:`run_row_ranges`).
     """
     dtype = z.dtype
     k = 1 if z.ndim == 1 else z.shape[1]
     c0, c1 = (np.broadcast_to(np.asarray(c, dtype=dtype), (k,)) for c in (c0, c1))
-    weights = np.empty(0, dtype=dtype) if w is None else w
+    y = np.asarray(y, dtype=dtype)
     gamma = float(gamma)
     int_gamma = int(gamma) if gamma == int(gamma) and gamma <= 4 else -1
     grad_hess = mode == "grad_hess"
     out1 = np.empty_like(z) if grad_hess else np.empty((z.shape[0], 1)[:z.ndim], dtype=dtype)
     out2 = np.empty_like(z) if grad_hess else out1
     kernel = _kernel(z.ndim == 2, bool(hard), grad_hess, int_gamma)
-    kernel(np.asarray(y, dtype=dtype), weights, z, c0, c1, dtype.type(gamma),
-           _HESSIAN_CODES[hessian], out1, out2)
+    no_weights = np.empty(0, dtype=dtype)
+    code = _HESSIAN_CODES[hessian]
+
+    def run(rows: slice) -> None:
+        kernel(y[rows], no_weights if w is None else w[rows], z[rows], c0, c1,
+               dtype.type(gamma), code, out1[rows], out2[rows])
+
+    run_row_ranges(run, z.shape[0], n_threads, row_elements=k)
     return (out1, out2) if grad_hess else (out1.reshape(-1),)
+
+
+#: Marks a kernel that splits its rows over threads itself (see gbloss._array.run_blocked).
+sigmoid_focal.splits_rows = True  # type: ignore[attr-defined]
