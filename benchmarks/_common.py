@@ -46,7 +46,7 @@ def median_ratio(times: Sequence[float], baseline: Sequence[float]) -> float:
 
 
 def write_results(path: Path, title: str, doc: str | None, sections: dict[str, list[str]],
-                  quick: bool = False) -> None:
+                  quick: bool = False, notes: str | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"# {title}", ""]
     if quick:
@@ -56,4 +56,6 @@ def write_results(path: Path, title: str, doc: str | None, sections: dict[str, l
         lines += [f"## {heading}", "", *rows, ""]
     if doc:
         lines += ["## What is measured", "", doc.strip(), ""]
+    if notes:
+        lines += [notes.strip(), ""]
     path.write_text("\n".join(lines))

@@ -112,9 +112,14 @@ def run_row_ranges(
 ) -> None:
     """Call ``fn(rows)`` on ``n_threads`` contiguous row ranges covering ``range(n_rows)``:
     one on this thread, the others on the pool (``fn`` must release the GIL to
-    run in parallel). Ranges hold at least ``BLOCK_ELEMENTS`` elements."""
+    run in parallel). Ranges hold at least ``BLOCK_ELEMENTS`` elements.
+
+    Range bounds are multiples of 256 rows, so that a vectorised loop treats
+    every element alike (SIMD body or scalar tail) whatever the thread count:
+    results are bit-identical for any ``n_threads``.
+    """
     n_ranges = max(1, min(n_threads, n_rows * row_elements // BLOCK_ELEMENTS))
-    bounds = [n_rows * i // n_ranges for i in range(n_ranges + 1)]
+    bounds = [n_rows * i // n_ranges // 256 * 256 for i in range(n_ranges)] + [n_rows]
     ranges = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     helpers = [_get_pool(n_threads - 1).submit(fn, rows) for rows in ranges[1:]]
     fn(ranges[0])

@@ -54,6 +54,8 @@ except ImportError:  # pragma: no cover - exercised by GBLOSS_DISABLE_NUMBA in t
 __all__ = ["MIN_ELEMENTS", "enabled", "sigmoid_focal"]
 
 _HESSIAN_CODES = {"exact": 0, "auto": 1, "xgboost": 2, "lightgbm": 3}
+VALUE, GRAD_HESS, VALUE_GRAD = 0, 1, 2
+_MODES = {"value": VALUE, "grad_hess": GRAD_HESS, "value_grad": VALUE_GRAD}
 
 
 #: Smallest input (elements) that the fused kernels serve. Below it, the
@@ -79,6 +81,7 @@ if numba is not None:
     # and "ninf" hold; see the module docstring for "reassoc".
     _FASTMATH = {"nnan", "ninf", "nsz", "contract", "reassoc"}
     _inline = numba.njit(fastmath=_FASTMATH)
+    _always_inline = numba.njit(fastmath=_FASTMATH, inline="always")
     _jit = numba.njit(nogil=True, error_model="numpy", fastmath=_FASTMATH, cache=True)
 
     # --------------------------------------------------- float32 transcendentals
@@ -105,7 +108,7 @@ if numba is not None:
     @_inline
     def _expf_nonpositive(x: Any) -> Any:  # Cephes expf, for x <= 0
         n = np.floor(x * _LOG2E + _F(0.5))
-        r = _fmaf(n, -_LN2_LO, _fmaf(n, -_LN2_HI, x))  # x - n ln 2 in two exact-ish steps
+        r = _fmaf(n, -_LN2_LO, _fmaf(n, -_LN2_HI, x))  # x - n ln 2, ln 2 split in two (Cody-Waite)
         poly = _F(1.9875691500e-4)
         poly = poly * r + _F(1.3981999507e-3)
         poly = poly * r + _F(8.3334519073e-3)
@@ -156,9 +159,9 @@ if numba is not None:
     # ------------------------------------------------------------- focal math
     # Every literal below is typed like the data (float32 stays float32: numba
     # promotes a float32 combined with a Python int or float to float64).
-    @_inline
+    @_always_inline
     def _power(base: Any, log_base: Any, gamma: Any, int_gamma: int, one: Any) -> Any:
-        """``base ** gamma``: products for integer gamma 0-4 (``int_gamma``), else ``exp(gamma log base)``."""
+        """``base ** gamma``: products for integer gamma 0-4, else ``exp(gamma log base)``."""
         if int_gamma < 0:
             return _exp_nonpositive(gamma * log_base)
         square = base * base
@@ -166,7 +169,7 @@ if numba is not None:
             return one if int_gamma == 0 else base
         return square if int_gamma == 2 else square * (base if int_gamma == 3 else square)
 
-    @_inline
+    @_always_inline
     def _branch(p: Any, q: Any, log_p: Any, log_q: Any, gamma: Any, int_gamma: int,
                 one: Any) -> Any:
         """``(f, f', f'', s)`` of :func:`gbloss._classification.focal_branch` at one element."""
@@ -177,7 +180,7 @@ if numba is not None:
         d2 = qgp * ((gamma + gamma + one) * q + (q - gamma * p) * t)
         return -qg * log_p, d1, d2, qgp * q
 
-    @_inline
+    @_always_inline
     def _policy(exact: Any, surrogate: Any, weight: Any, code: int, floor: Any,
                 xgboost_min: Any) -> Any:
         """One element of :func:`gbloss._base.apply_hessian_policy` (sigmoid tasks: scale 1)."""
@@ -189,10 +192,10 @@ if numba is not None:
         h = exact if exact > 0 else surrogate
         return max(h, xgboost_min) if code == 2 else h
 
-    @_inline
+    @_always_inline
     def _element(yi: Any, zi: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int, hard: bool,
                  one: Any, zero: Any) -> Any:
-        """``(value, grad, hess_exact, surrogate, factor)`` of one element of ``_sigmoid_kernel``."""
+        """``(value, grad, hess_exact, surrogate, factor)`` of one ``_sigmoid_kernel`` element."""
         positive = yi > 0
         if hard:  # the true class's branch only, at the signed margin
             zi = zi if positive else -zi
@@ -213,11 +216,14 @@ if numba is not None:
         k1, k0 = c1 * yi, c0 * (one - yi)
         return k1 * f1 + k0 * f0, k1 * a1 - k0 * a0, k1 * b1 + k0 * b0, k1 * s1 + k0 * s0, k1 + k0
 
+    # Outputs by mode: VALUE the loss of each row (multi-label rows summed);
+    # GRAD_HESS the weighted gradient and Hessian; VALUE_GRAD the loss and
+    # gradient of each element, unweighted (for gbloss.torch).
     # Two loops over the same element: a flat one for binary data (which LLVM
     # vectorises) and a row/column one for multi-label data.
     @_inline
     def _binary_loop(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int,
-                       hard: bool, grad_hess: bool, hessian: int, out1: Any, out2: Any) -> None:
+                     hard: bool, mode: int, hessian: int, out1: Any, out2: Any) -> None:
         one, zero = z.dtype.type(1.0), z.dtype.type(0.0)
         floor, xgboost_min = z.dtype.type(HESSIAN_FLOOR), z.dtype.type(XGBOOST_HESSIAN_MIN)
         weighted = w.shape[0] > 0
@@ -225,16 +231,18 @@ if numba is not None:
             wi = w[i] if weighted else one
             value, grad, hess, sur, c = _element(y[i], z[i], c0[0], c1[0], gamma, int_gamma,
                                                  hard, one, zero)
-            if grad_hess:
+            if mode == GRAD_HESS:
                 out1[i] = grad * wi
                 out2[i] = _policy(hess * wi, sur * wi, c * wi, hessian, floor, xgboost_min)
+            elif mode == VALUE_GRAD:
+                out1[i] = value
+                out2[i] = grad
             else:
                 out1[i] = value
 
     @_inline
     def _multilabel_loop(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int,
-                           hard: bool, grad_hess: bool, hessian: int, out1: Any,
-                           out2: Any) -> None:
+                         hard: bool, mode: int, hessian: int, out1: Any, out2: Any) -> None:
         one, zero = z.dtype.type(1.0), z.dtype.type(0.0)
         floor, xgboost_min = z.dtype.type(HESSIAN_FLOOR), z.dtype.type(XGBOOST_HESSIAN_MIN)
         weighted = w.shape[0] > 0
@@ -244,18 +252,21 @@ if numba is not None:
             for j in range(z.shape[1]):
                 value, grad, hess, sur, c = _element(y[i, j], z[i, j], c0[j], c1[j], gamma,
                                                      int_gamma, hard, one, zero)
-                if grad_hess:
+                if mode == GRAD_HESS:
                     out1[i, j] = grad * wi
                     out2[i, j] = _policy(hess * wi, sur * wi, c * wi, hessian, floor,
                                          xgboost_min)
+                elif mode == VALUE_GRAD:
+                    out1[i, j] = value
+                    out2[i, j] = grad
                 else:
                     row_value += value
-            if not grad_hess:
+            if mode == VALUE:
                 out1[i, 0] = row_value
 
 
 @functools.cache
-def _kernel(multilabel: bool, hard: bool, grad_hess: bool, int_gamma: int) -> Any:
+def _kernel(multilabel: bool, hard: bool, mode: int, int_gamma: int) -> Any:
     """The loop compiled with the options that change its shape as constants, so
     that LLVM drops the unused branches and vectorises what is left (a branch
     between the products and the ``exp`` of :func:`_power` would stop it). The
@@ -269,14 +280,13 @@ def _kernel(multilabel: bool, hard: bool, grad_hess: bool, int_gamma: int) -> An
         @_jit
         def kernel(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, hessian: int,
                    out1: Any, out2: Any) -> None:
-            _multilabel_loop(y, w, z, c0, c1, gamma, int_gamma, hard, grad_hess, hessian,
+            _multilabel_loop(y, w, z, c0, c1, gamma, int_gamma, hard, mode, hessian,
                              out1, out2)
     else:
         @_jit
         def kernel(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, hessian: int,
                    out1: Any, out2: Any) -> None:
-            _binary_loop(y, w, z, c0, c1, gamma, int_gamma, hard, grad_hess, hessian,
-                         out1, out2)
+            _binary_loop(y, w, z, c0, c1, gamma, int_gamma, hard, mode, hessian, out1, out2)
     return kernel
 
 
@@ -288,9 +298,11 @@ def sigmoid_focal(
 
     ``z`` and ``y``: (n,) binary or (n, k) multi-label; ``w``: (n,) or None;
     ``c0``, ``c1``: the negative and positive class factors, scalars or (k,).
-    Returns ``(value,)`` of shape (n,) for ``mode="value"`` and ``(grad, hess)``
-    shaped like ``z`` for ``mode="grad_hess"``. The rows are split into
-    ``n_threads`` contiguous ranges written in place (see :func:`run_row_ranges`).
+    Returns ``(value,)`` of shape (n,) for ``mode="value"``, ``(grad, hess)``
+    shaped like ``z`` for ``mode="grad_hess"``, and the unweighted
+    ``(value, grad)`` of each element for ``mode="value_grad"``. The rows are
+    split into ``n_threads`` contiguous ranges written in place (see
+    :func:`gbloss._array.run_row_ranges`).
     """
     dtype = z.dtype
     k = 1 if z.ndim == 1 else z.shape[1]
@@ -298,19 +310,21 @@ def sigmoid_focal(
     y = np.asarray(y, dtype=dtype)
     gamma = float(gamma)
     int_gamma = int(gamma) if gamma == int(gamma) and gamma <= 4 else -1
-    grad_hess = mode == "grad_hess"
-    out1 = np.empty_like(z) if grad_hess else np.empty((z.shape[0], 1)[:z.ndim], dtype=dtype)
-    out2 = np.empty_like(z) if grad_hess else out1
-    kernel = _kernel(z.ndim == 2, bool(hard), grad_hess, int_gamma)
+    code = _MODES[mode]
+    if code == VALUE:
+        out1 = out2 = np.empty((z.shape[0], 1)[:z.ndim], dtype=dtype)
+    else:
+        out1, out2 = np.empty_like(z), np.empty_like(z)
+    kernel = _kernel(z.ndim == 2, bool(hard), code, int_gamma)
     no_weights = np.empty(0, dtype=dtype)
-    code = _HESSIAN_CODES[hessian]
+    hessian_code = _HESSIAN_CODES[hessian]
 
     def run(rows: slice) -> None:
         kernel(y[rows], no_weights if w is None else w[rows], z[rows], c0, c1,
-               dtype.type(gamma), code, out1[rows], out2[rows])
+               dtype.type(gamma), hessian_code, out1[rows], out2[rows])
 
     run_row_ranges(run, z.shape[0], n_threads, row_elements=k)
-    return (out1, out2) if grad_hess else (out1.reshape(-1),)
+    return (out1.reshape(-1),) if code == VALUE else (out1, out2)
 
 
 #: Marks a kernel that splits its rows over threads itself (see gbloss._array.run_blocked).

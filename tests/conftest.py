@@ -200,6 +200,17 @@ def counts_ref():
 
 # --------------------------------------------------------------------------- data
 @pytest.fixture
+def kernel_path(request, monkeypatch) -> str:
+    """Route every input of the sigmoid focal family to one CPU kernel, the test's
+    ``path`` parameter: "fused" (gbloss/_fused.py, whatever the size) or "reference"."""
+    import gbloss._fused
+
+    path = request.node.callspec.params["path"]
+    monkeypatch.setattr(gbloss._fused, "MIN_ELEMENTS", 0 if path == "fused" else 10**15)
+    return path
+
+
+@pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20240917)
 

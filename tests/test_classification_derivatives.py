@@ -125,14 +125,6 @@ TASK_PATHS = [("binary", "reference"), ("binary", "fused"), ("multiclass", "refe
 SIGMOID_PATHS = [(t, p) for t, p in TASK_PATHS if t != "multiclass"]
 
 
-@pytest.fixture
-def kernel_path(request, monkeypatch):
-    """Route every input to one kernel path: ``path`` is the test's parameter."""
-    path = request.node.callspec.params["path"]
-    monkeypatch.setattr(gbloss._fused, "MIN_ELEMENTS", 0 if path == "fused" else 10**15)
-    return path
-
-
 @pytest.mark.parametrize("gamma", GAMMAS)
 @pytest.mark.parametrize(("task", "path"), TASK_PATHS)
 @pytest.mark.parametrize("kind", ["random", "extreme"])

@@ -95,7 +95,8 @@ def test_lazy_attribute():
 @pytest.mark.parametrize("gamma", GAMMAS)
 @pytest.mark.parametrize(("alpha", "weight"), [(None, None), (0.25, None), (0.7, [0.5, 3.0])])
 @pytest.mark.parametrize("soft", [False, True])
-def test_sigmoid_values_equal_boosting_loss(rng, gamma, alpha, weight, soft):
+@pytest.mark.parametrize("path", ["reference", "fused"])
+def test_sigmoid_values_equal_boosting_loss(rng, gamma, alpha, weight, soft, path, kernel_path):
     z = margins(rng, 40)
     y = rng.random(40) if soft else (rng.random(40) < 0.4).astype(float)
     loss = gbloss.focal(gamma=gamma, alpha=alpha, class_weight=weight)
@@ -110,7 +111,8 @@ def test_sigmoid_values_equal_boosting_loss(rng, gamma, alpha, weight, soft):
 
 
 @pytest.mark.parametrize("gamma", [0.0, 2.0])
-def test_multilabel_values_equal_boosting_loss(rng, gamma):
+@pytest.mark.parametrize("path", ["reference", "fused"])
+def test_multilabel_values_equal_boosting_loss(rng, gamma, path, kernel_path):
     z = margins(rng, 30, 3)
     y = (rng.random((30, 3)) < 0.3).astype(float)
     cw = np.array([[1.0, 4.0], [0.5, 2.0], [1.0, 1.0]])  # per column [neg, pos]
@@ -212,9 +214,11 @@ def test_softmax_focal_gamma0_dispatches_to_cross_entropy(rng):
 
 
 # ------------------------------------------------------- one definition: derivatives
+# Sigmoid losses on the CPU have two kernels (gbloss/_fused.py): both face the oracle.
 @pytest.mark.parametrize("gamma", GAMMAS)
 @pytest.mark.parametrize("soft", [False, True])
-def test_sigmoid_derivatives_equal_gradient_hessian(ref, rng, gamma, soft):
+@pytest.mark.parametrize("path", ["reference", "fused"])
+def test_sigmoid_derivatives_equal_gradient_hessian(ref, rng, gamma, soft, path, kernel_path):
     z = margins(rng, 60)
     y = rng.random(60) if soft else (rng.random(60) < 0.4).astype(float)
     alpha, cw = 0.3, np.array([0.7, 2.5])
@@ -234,7 +238,8 @@ def test_sigmoid_derivatives_equal_gradient_hessian(ref, rng, gamma, soft):
 
 
 @pytest.mark.parametrize("gamma", GAMMAS)
-def test_multilabel_derivatives_equal_gradient_hessian(rng, gamma):
+@pytest.mark.parametrize("path", ["reference", "fused"])
+def test_multilabel_derivatives_equal_gradient_hessian(rng, gamma, path, kernel_path):
     z = margins(rng, 30, 3)
     y = (rng.random((30, 3)) < 0.3).astype(float)
     cw = np.array([[1.0, 4.0], [0.5, 2.0], [1.0, 1.0]])
@@ -244,6 +249,30 @@ def test_multilabel_derivatives_equal_gradient_hessian(rng, gamma):
                                                  reduction="sum"), zt)
     assert_close(g, grad, rtol=1e-12, what="grad")
     assert_close(h, hess, rtol=1e-10, what="hess")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize(("shape", "weight"), [((300,), None), ((50, 3, 4), None),
+                                               ((100, 3), [[1.0, 4.0], [0.5, 2.0], [1.0, 1.0]])])
+def test_fused_cpu_kernel_equals_reference_path(rng, monkeypatch, dtype, shape, weight):
+    """Values, gradients and double-backward Hessians: fused kernel vs the reference math."""
+    z = torch.as_tensor(rng.normal(size=shape) * 5, dtype=dtype)
+    y = torch.as_tensor(rng.random(shape) < 0.3, dtype=dtype)
+    w = None if weight is None else torch.as_tensor(weight, dtype=dtype)
+    results = {}
+    for path, min_elements in (("fused", 0), ("reference", 10**15)):
+        monkeypatch.setattr(gbloss._fused, "MIN_ELEMENTS", min_elements)
+        zt = z.clone().requires_grad_(True)
+        values = GF.sigmoid_focal_loss(zt, y, gamma=2.0, alpha=0.25, weight=w, reduction="none")
+        g, h = sigmoid_hessian(values.sum(), zt)
+        results[path] = [values.detach(), g.detach(), h]
+    rtol = 1e-10 if dtype == torch.float64 else 1e-4
+    for name, fused, reference in zip(("values", "grad", "hess"), results["fused"],
+                                      results["reference"], strict=True):
+        assert fused.dtype == dtype and fused.shape == z.shape
+        scale = float(reference.abs().max())
+        torch.testing.assert_close(fused, reference, rtol=rtol, atol=rtol * 1e-2 * scale,
+                                   msg=name)
 
 
 @pytest.mark.parametrize("gamma", GAMMAS)

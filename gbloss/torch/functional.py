@@ -76,6 +76,7 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
+from .. import _fused
 from .._classification import focal_branch, softmax_focal
 from .._special import int_power
 from ._common import (
@@ -149,9 +150,40 @@ def _sigmoid_math(z: torch.Tensor, y: torch.Tensor, c0: Any, c1: Any, gamma: flo
     return k1 * a1 - k0 * a0, k1 * b1 + k0 * b0
 
 
+def _sigmoid_fused(z: torch.Tensor, y: torch.Tensor, c0: Any, c1: Any, gamma: float,
+                   hard: bool, mode: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """:func:`_sigmoid_math` by the fused CPU kernel of ``gbloss/_fused.py`` (the one the
+    boosting objective uses), or None where it does not serve the input: another
+    device or dtype, a small input, per-channel factors beyond (N, C), torch.compile."""
+    dtype = {torch.float32: np.float32, torch.float64: np.float64}.get(z.dtype)
+    if (dtype is None or z.device.type != "cpu" or compiling()
+            or not _fused.enabled(np, dtype, z.numel())):
+        return None
+    factors = [1.0 if c is None else c for c in (c0, c1)]
+    if all(not isinstance(c, torch.Tensor) or c.ndim == 0 for c in factors):
+        factors = [float(c) for c in factors]
+        shape = (-1,)
+    elif z.ndim == 2 and all(c.shape == (z.shape[1],) for c in factors):
+        factors = [c.detach().cpu().numpy() for c in factors]
+        shape = z.shape
+    else:
+        return None
+    zn, yn = (t.detach().contiguous().reshape(shape).numpy() for t in (z, y))
+    out = _fused.sigmoid_focal(yn, None, zn, np, gamma=gamma, c0=factors[0], c1=factors[1],
+                               hard=hard, mode=mode, hessian="exact",
+                               n_threads=torch.get_num_threads())
+    a, b = (torch.from_numpy(o).reshape(z.shape) for o in out)
+    return a, b
+
+
 def _sigmoid_blocked(z: torch.Tensor, y: torch.Tensor, c0: Any, c1: Any, gamma: float,
                      hard: bool, mode: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`_sigmoid_math` on cache-sized blocks (flat, unless the factors are per channel)."""
+    """:func:`_sigmoid_math` on cache-sized blocks (flat, unless the factors are per channel),
+    or in the fused CPU kernel where it applies."""
+    fused = _sigmoid_fused(z, y, c0, c1, gamma, hard, mode)
+    if fused is not None:
+        return fused
+
     def fn(zb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return _sigmoid_math(zb, yb, c0, c1, gamma, hard, mode)
 
