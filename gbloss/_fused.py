@@ -33,30 +33,21 @@ and the ``exp`` argument reduction uses explicit fused multiply-adds.
 
 from __future__ import annotations
 
-import functools
-import math
+import importlib.util
 import os
 from typing import Any
 
 import numpy as np
 
 from ._array import run_row_ranges
-from ._base import HESSIAN_FLOOR, XGBOOST_HESSIAN_MIN
 
-try:  # numba is a dependency, but gbloss stays importable (and correct) without it
-    import numba
-    from llvmlite import ir
-    from numba import types
-    from numba.extending import intrinsic, overload
-except ImportError:  # pragma: no cover - exercised by GBLOSS_DISABLE_NUMBA in the tests
-    numba = None
+__all__ = ["HAVE_NUMBA", "MIN_ELEMENTS", "enabled", "sigmoid_focal"]
 
-__all__ = ["MIN_ELEMENTS", "enabled", "sigmoid_focal"]
+#: numba is a dependency, but gbloss stays importable (and correct) without it.
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 _HESSIAN_CODES = {"exact": 0, "auto": 1, "xgboost": 2, "lightgbm": 3}
-VALUE, GRAD_HESS, VALUE_GRAD = 0, 1, 2
-_MODES = {"value": VALUE, "grad_hess": GRAD_HESS, "value_grad": VALUE_GRAD}
-
+_MODES = ("value", "grad_hess", "value_grad")  # the codes of gbloss._fused_numba
 
 #: Smallest input (elements) that the fused kernels serve. Below it, the
 #: reference path's few milliseconds cost less than numba's compilation of a
@@ -68,226 +59,12 @@ def enabled(xp: Any, dtype: Any, size: int) -> bool:
     """Whether the fused kernels serve this input: numpy float32 or float64 with at
     least :data:`MIN_ELEMENTS` elements, numba installed and not disabled."""
     return (
-        numba is not None
+        HAVE_NUMBA
         and xp is np
         and size >= MIN_ELEMENTS
         and np.dtype(dtype) in (np.float32, np.float64)
         and os.environ.get("GBLOSS_DISABLE_NUMBA", "0").lower() in ("", "0", "false", "no")
     )
-
-
-if numba is not None:
-    # Every value in these kernels is finite (the inputs are checked), so "nnan"
-    # and "ninf" hold; see the module docstring for "reassoc".
-    _FASTMATH = {"nnan", "ninf", "nsz", "contract", "reassoc"}
-    _inline = numba.njit(fastmath=_FASTMATH)
-    _always_inline = numba.njit(fastmath=_FASTMATH, inline="always")
-    _jit = numba.njit(nogil=True, error_model="numpy", fastmath=_FASTMATH, cache=True)
-
-    # --------------------------------------------------- float32 transcendentals
-    @intrinsic
-    def _float32_from_bits(typingctx: Any, bits: Any) -> Any:
-        """Reinterpret an int32 as the float32 with the same bits (LLVM ``bitcast``)."""
-        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-            return builder.bitcast(args[0], ir.FloatType())
-
-        return types.float32(types.int32), codegen
-
-    @intrinsic
-    def _fmaf(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
-        """``a * b + c`` rounded once (``llvm.fma``), which re-association leaves intact."""
-        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-            return builder.fma(*args)
-
-        return types.float32(types.float32, types.float32, types.float32), codegen
-
-    _F = np.float32
-    _LOG2E, _LN2_HI, _LN2_LO = _F(1.4426950408889634), _F(0.693359375), _F(-2.12194440e-4)
-    _EXP_MIN = _F(-87.33654)  # log(smallest normal float32)
-
-    @_inline
-    def _expf_nonpositive(x: Any) -> Any:  # Cephes expf, for x <= 0
-        n = np.floor(x * _LOG2E + _F(0.5))
-        r = _fmaf(n, -_LN2_LO, _fmaf(n, -_LN2_HI, x))  # x - n ln 2, ln 2 split in two (Cody-Waite)
-        poly = _F(1.9875691500e-4)
-        poly = poly * r + _F(1.3981999507e-3)
-        poly = poly * r + _F(8.3334519073e-3)
-        poly = poly * r + _F(4.1665795894e-2)
-        poly = poly * r + _F(1.6666665459e-1)
-        poly = poly * r + _F(5.0000001201e-1)
-        value = (poly * r * r + r + _F(1.0)) * _float32_from_bits(
-            (np.int32(max(n, _F(-126.0))) + np.int32(127)) << np.int32(23))
-        return value if x >= _EXP_MIN else _F(0.0)
-
-    @_inline
-    def _log1pf_unit(e: Any) -> Any:
-        """``log1p(e)`` for ``0 <= e <= 1`` as ``2 atanh(s)``, ``s = e / (2 + e) <= 1/3``.
-
-        The odd series to ``s^15`` (truncation below 2e-9): relatively accurate as
-        ``e -> 0`` with no rounding correction that re-association could fold away.
-        """
-        s = e / (_F(2.0) + e)
-        s2 = s * s
-        poly = _F(1.0 / 15.0)
-        poly = poly * s2 + _F(1.0 / 13.0)
-        poly = poly * s2 + _F(1.0 / 11.0)
-        poly = poly * s2 + _F(1.0 / 9.0)
-        poly = poly * s2 + _F(1.0 / 7.0)
-        poly = poly * s2 + _F(1.0 / 5.0)
-        poly = poly * s2 + _F(1.0 / 3.0)
-        return (s + s) * (poly * s2 + _F(1.0))
-
-    def _exp_nonpositive(x: Any) -> Any:
-        """``exp(x)`` for ``x <= 0``: libm in float64, a vectorisable polynomial in float32."""
-        return math.exp(x)
-
-    def _log1p_unit(e: Any) -> Any:
-        """``log1p(e)`` for ``0 <= e <= 1``: libm in float64, a vectorisable series in float32."""
-        return math.log1p(e)
-
-    def _is_float32(x: Any) -> bool:
-        return isinstance(x, types.Float) and x.bitwidth == 32
-
-    @overload(_exp_nonpositive)
-    def _exp_nonpositive_impl(x):  # (no annotations: numba matches them against the lambdas)
-        return (lambda x: _expf_nonpositive(x)) if _is_float32(x) else (lambda x: math.exp(x))
-
-    @overload(_log1p_unit)
-    def _log1p_unit_impl(e):  # (no annotations: numba matches them against the lambdas)
-        return (lambda e: _log1pf_unit(e)) if _is_float32(e) else (lambda e: math.log1p(e))
-
-    # ------------------------------------------------------------- focal math
-    # Every literal below is typed like the data (float32 stays float32: numba
-    # promotes a float32 combined with a Python int or float to float64).
-    @_always_inline
-    def _power(base: Any, log_base: Any, gamma: Any, int_gamma: int, one: Any) -> Any:
-        """``base ** gamma``: products for integer gamma 0-4, else ``exp(gamma log base)``."""
-        if int_gamma < 0:
-            return _exp_nonpositive(gamma * log_base)
-        square = base * base
-        if int_gamma <= 1:
-            return one if int_gamma == 0 else base
-        return square if int_gamma == 2 else square * (base if int_gamma == 3 else square)
-
-    @_always_inline
-    def _branch(p: Any, q: Any, log_p: Any, log_q: Any, gamma: Any, int_gamma: int,
-                one: Any) -> Any:
-        """``(f, f', f'', s)`` of :func:`gbloss._classification.focal_branch` at one element."""
-        qg = _power(q, log_q, gamma, int_gamma, one)
-        t = gamma * log_p
-        qgp = qg * p
-        d1 = qg * (p * t - q)
-        d2 = qgp * ((gamma + gamma + one) * q + (q - gamma * p) * t)
-        return -qg * log_p, d1, d2, qgp * q
-
-    @_always_inline
-    def _policy(exact: Any, surrogate: Any, weight: Any, code: int, floor: Any,
-                xgboost_min: Any) -> Any:
-        """One element of :func:`gbloss._base.apply_hessian_policy` (sigmoid tasks: scale 1)."""
-        if code == 0:
-            return exact
-        if code == 1:
-            weighted_floor = weight * floor
-            return exact if exact >= weighted_floor else max(surrogate, weighted_floor)
-        h = exact if exact > 0 else surrogate
-        return max(h, xgboost_min) if code == 2 else h
-
-    @_always_inline
-    def _element(yi: Any, zi: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int, hard: bool,
-                 one: Any, zero: Any) -> Any:
-        """``(value, grad, hess_exact, surrogate, factor)`` of one ``_sigmoid_kernel`` element."""
-        positive = yi > 0
-        if hard:  # the true class's branch only, at the signed margin
-            zi = zi if positive else -zi
-        e = _exp_nonpositive(-abs(zi))
-        u = one + e
-        large = one / u
-        small = e * large
-        log1p_e = _log1p_unit(e)
-        log_p = min(zi, zero) - log1p_e
-        log_q = min(-zi, zero) - log1p_e
-        p = large if zi >= 0 else small
-        q = small if zi >= 0 else large
-        f1, a1, b1, s1 = _branch(p, q, log_p, log_q, gamma, int_gamma, one)
-        if hard:
-            c = c1 if positive else c0
-            return c * f1, (a1 if positive else -a1) * c, b1 * c, s1 * c, c
-        f0, a0, b0, s0 = _branch(q, p, log_q, log_p, gamma, int_gamma, one)
-        k1, k0 = c1 * yi, c0 * (one - yi)
-        return k1 * f1 + k0 * f0, k1 * a1 - k0 * a0, k1 * b1 + k0 * b0, k1 * s1 + k0 * s0, k1 + k0
-
-    # Outputs by mode: VALUE the loss of each row (multi-label rows summed);
-    # GRAD_HESS the weighted gradient and Hessian; VALUE_GRAD the loss and
-    # gradient of each element, unweighted (for gbloss.torch).
-    # Two loops over the same element: a flat one for binary data (which LLVM
-    # vectorises) and a row/column one for multi-label data.
-    @_inline
-    def _binary_loop(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int,
-                     hard: bool, mode: int, hessian: int, out1: Any, out2: Any) -> None:
-        one, zero = z.dtype.type(1.0), z.dtype.type(0.0)
-        floor, xgboost_min = z.dtype.type(HESSIAN_FLOOR), z.dtype.type(XGBOOST_HESSIAN_MIN)
-        weighted = w.shape[0] > 0
-        for i in range(z.shape[0]):
-            wi = w[i] if weighted else one
-            value, grad, hess, sur, c = _element(y[i], z[i], c0[0], c1[0], gamma, int_gamma,
-                                                 hard, one, zero)
-            if mode == GRAD_HESS:
-                out1[i] = grad * wi
-                out2[i] = _policy(hess * wi, sur * wi, c * wi, hessian, floor, xgboost_min)
-            elif mode == VALUE_GRAD:
-                out1[i] = value
-                out2[i] = grad
-            else:
-                out1[i] = value
-
-    @_inline
-    def _multilabel_loop(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int,
-                         hard: bool, mode: int, hessian: int, out1: Any, out2: Any) -> None:
-        one, zero = z.dtype.type(1.0), z.dtype.type(0.0)
-        floor, xgboost_min = z.dtype.type(HESSIAN_FLOOR), z.dtype.type(XGBOOST_HESSIAN_MIN)
-        weighted = w.shape[0] > 0
-        for i in range(z.shape[0]):
-            wi = w[i] if weighted else one
-            row_value = zero
-            for j in range(z.shape[1]):
-                value, grad, hess, sur, c = _element(y[i, j], z[i, j], c0[j], c1[j], gamma,
-                                                     int_gamma, hard, one, zero)
-                if mode == GRAD_HESS:
-                    out1[i, j] = grad * wi
-                    out2[i, j] = _policy(hess * wi, sur * wi, c * wi, hessian, floor,
-                                         xgboost_min)
-                elif mode == VALUE_GRAD:
-                    out1[i, j] = value
-                    out2[i, j] = grad
-                else:
-                    row_value += value
-            if mode == VALUE:
-                out1[i, 0] = row_value
-
-
-@functools.cache
-def _kernel(multilabel: bool, hard: bool, mode: int, int_gamma: int) -> Any:
-    """The loop compiled with the options that change its shape as constants, so
-    that LLVM drops the unused branches and vectorises what is left (a branch
-    between the products and the ``exp`` of :func:`_power` would stop it). The
-    Hessian policy stays a run-time value.
-
-    numba caches each variant on disk, keyed by the closure's constants; they
-    are plain ints and bools (a captured dispatcher would change the key in
-    every process).
-    """
-    if multilabel:
-        @_jit
-        def kernel(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, hessian: int,
-                   out1: Any, out2: Any) -> None:
-            _multilabel_loop(y, w, z, c0, c1, gamma, int_gamma, hard, mode, hessian,
-                             out1, out2)
-    else:
-        @_jit
-        def kernel(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, hessian: int,
-                   out1: Any, out2: Any) -> None:
-            _binary_loop(y, w, z, c0, c1, gamma, int_gamma, hard, mode, hessian, out1, out2)
-    return kernel
 
 
 def sigmoid_focal(
@@ -310,18 +87,20 @@ def sigmoid_focal(
     y = np.asarray(y, dtype=dtype)
     gamma = float(gamma)
     int_gamma = int(gamma) if gamma == int(gamma) and gamma <= 4 else -1
-    code = _MODES[mode]
+    from ._fused_numba import VALUE, kernel  # numba is imported on first use
+
+    code = _MODES.index(mode)
     if code == VALUE:
         out1 = out2 = np.empty((z.shape[0], 1)[:z.ndim], dtype=dtype)
     else:
         out1, out2 = np.empty_like(z), np.empty_like(z)
-    kernel = _kernel(z.ndim == 2, bool(hard), code, int_gamma)
+    compiled = kernel(z.ndim == 2, bool(hard), code, int_gamma)
     no_weights = np.empty(0, dtype=dtype)
     hessian_code = _HESSIAN_CODES[hessian]
 
     def run(rows: slice) -> None:
-        kernel(y[rows], no_weights if w is None else w[rows], z[rows], c0, c1,
-               dtype.type(gamma), hessian_code, out1[rows], out2[rows])
+        compiled(y[rows], no_weights if w is None else w[rows], z[rows], c0, c1,
+                 dtype.type(gamma), hessian_code, out1[rows], out2[rows])
 
     run_row_ranges(run, z.shape[0], n_threads, row_elements=k)
     return (out1.reshape(-1),) if code == VALUE else (out1, out2)

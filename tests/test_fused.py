@@ -14,7 +14,7 @@ import gbloss
 from gbloss import _fused
 from gbloss._classification import _sigmoid_kernel
 
-pytestmark = pytest.mark.skipif(_fused.numba is None, reason="numba is not installed")
+pytestmark = pytest.mark.skipif(not _fused.HAVE_NUMBA, reason="numba is not installed")
 
 HESSIANS = ["exact", "auto", "xgboost", "lightgbm"]
 
@@ -48,7 +48,7 @@ def test_float64_equals_reference(rng, task, hard, gamma):
     y, z, w, c0, c1 = make_data(rng, task, hard, np.float64)
     for hessian in HESSIANS:
         for weights in (w, None):
-            options = dict(gamma=gamma, c0=c0, c1=c1, hard=hard, hessian=hessian)
+            options = {"gamma": gamma, "c0": c0, "c1": c1, "hard": hard, "hessian": hessian}
             for mode in ("grad_hess", "value"):
                 expected, actual = both(y, weights, z, mode=mode, **options)
                 for e, a in zip(expected, actual, strict=True):
@@ -74,7 +74,7 @@ def test_float32_as_accurate_as_reference(rng, task, hard, gamma):
     evaluation (and is within 1e-5 in any case: 170 float32 ulp).
     """
     y, z, w, c0, c1 = make_data(rng, task, hard, np.float64)
-    options = dict(gamma=gamma, c0=c0, c1=c1, hard=hard, hessian="exact")
+    options = {"gamma": gamma, "c0": c0, "c1": c1, "hard": hard, "hessian": "exact"}
     for mode in ("grad_hess", "value"):
         with np.errstate(all="ignore"):
             exact = _sigmoid_kernel(y, w, z, np, mode=mode, **options)
