@@ -19,15 +19,17 @@ two ways:
   math to keep in sync.
 
 Where even the blocked numpy chain costs several times a booster's built-in
-objective (the sigmoid focal family that XGBoost calls on every round), a
-loss may dispatch large numpy inputs to a fused compiled loop instead; see
-``gbloss/_fused.py``. That loop runs on the same blocks and threads.
+objective (the focal family that XGBoost calls on every round), a loss may
+dispatch large numpy inputs to a fused compiled loop instead; see
+``gbloss/_fused.py``. That loop splits its rows over the same threads
+(:func:`run_row_ranges`).
 
 Tests check every path against the others and against torch autograd.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import threading
@@ -120,7 +122,7 @@ def run_row_ranges(
     """
     n_ranges = max(1, min(n_threads, n_rows * row_elements // BLOCK_ELEMENTS))
     bounds = [n_rows * i // n_ranges // 256 * 256 for i in range(n_ranges)] + [n_rows]
-    ranges = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    ranges = [slice(a, b) for a, b in itertools.pairwise(bounds)]
     helpers = [_get_pool(n_threads - 1).submit(fn, rows) for rows in ranges[1:]]
     fn(ranges[0])
     for helper in helpers:

@@ -351,7 +351,10 @@ class FocalLoss(DRWMixin, Loss):
             k = labels.n_classes
             scale = {"xgboost": 2.0, "lightgbm": k / (k - 1)}.get(self.hessian, 1.0)
             f = None if factors is None else asarray_on(factors, labels.y, xp, dtype)
-            return functools.partial(_softmax_kernel, gamma=gamma, factors=f, mode=mode,
+            fused = mode in ("value", "grad_hess") and _fused.enabled(xp, dtype,
+                                                                      labels.y.shape[0] * k)
+            kernel = _fused.softmax_focal if fused else _softmax_kernel
+            return functools.partial(kernel, gamma=gamma, factors=f, mode=mode,
                                      hessian=self.hessian, scale=scale)
         c0, c1 = factors
         if np.ndim(c0) == 0:

@@ -1,29 +1,34 @@
-"""Fused CPU kernels: the sigmoid focal family in one compiled pass per element.
+"""Fused CPU kernels: the focal family (focal loss, cross-entropy) in one compiled pass.
 
 Why a second evaluation of the same math
 ----------------------------------------
-The reference math (:func:`gbloss._classification.focal_branch`, run by
+The reference math (:func:`gbloss._classification.focal_branch` and
+:func:`gbloss._classification.softmax_focal`, run by
 :func:`gbloss._array.run_blocked`) is a chain of about 35 numpy passes per
-element. For binary and multi-label focal loss and cross-entropy, the
-objective XGBoost calls on every round, that cost 2-4x the built-in logistic
-objective. Here the same formulas are evaluated element by element in one
-numba loop that LLVM vectorises (AVX2 on x86-64): one ``exp``, one ``log1p``
-and about 30 flops per element in registers, with no temporaries.
+element. For the objective XGBoost calls on every round that cost 2-4x the
+built-in objective. Here the same formulas are evaluated element by element
+(sigmoid tasks) or row by row (softmax) in one numba loop that LLVM
+vectorises (AVX2 on x86-64): per element one ``exp``, one ``log1p`` and about
+30 flops in registers, with no temporaries.
 
-Scheme: :class:`gbloss.FocalLoss` dispatches to :func:`sigmoid_focal` for
-numpy float32 and float64 inputs of at least :data:`MIN_ELEMENTS` elements
-when numba is installed, and to the reference otherwise (cupy, torch,
-array-api-strict, small inputs, ``GBLOSS_DISABLE_NUMBA=1``). Both paths face
-the torch autograd oracle (``tests/test_classification_derivatives.py``), and
+Scheme: :class:`gbloss.FocalLoss` (and so :class:`gbloss.CrossEntropyLoss`)
+dispatches to :func:`sigmoid_focal` (binary, multi-label) and
+:func:`softmax_focal` (multiclass) for numpy float32 and float64 inputs of at
+least :data:`MIN_ELEMENTS` elements when numba is installed, and to the
+reference otherwise (cupy, torch on GPU, array-api-strict, small inputs,
+``GBLOSS_DISABLE_NUMBA=1``); :mod:`gbloss.torch` does the same for large CPU
+tensors. Both paths face the torch autograd oracle
+(``tests/test_classification_derivatives.py``, ``tests/test_torch.py``), and
 ``tests/test_fused.py`` compares them for every option: hard and soft labels,
 alpha and class factors, weights, gamma regimes, every Hessian policy,
-extreme margins, float32 accuracy.
+extreme margins, float32 accuracy, thread counts (bit-identical results).
 
-Transcendentals: float64 uses libm (``math.exp``, ``math.log1p``). In float32,
-libm calls would stop LLVM vectorising the loop, so ``exp`` is the Cephes
-single-precision polynomial (S. L. Moshier, Cephes Math Library, ``expf.c``;
-2 ulp here, flushing results below the smallest normal float32 to zero) and
-``log1p`` on [0, 1] the ``2 atanh(e / (2 + e))`` series (3 ulp).
+Transcendentals: float64 uses libm (``math.exp``, ``math.log``,
+``math.log1p``). In float32, libm calls would stop LLVM vectorising the loop,
+so ``exp`` is the Cephes single-precision polynomial (S. L. Moshier, Cephes
+Math Library, ``expf.c``; 2 ulp here, flushing results below the smallest
+normal float32 to zero), ``log1p`` on [0, 1] the ``2 atanh(e / (2 + e))``
+series (3 ulp), and ``log`` that series on the mantissa plus the exponent.
 
 The loops are compiled with fast-math flags, re-association included (without
 it LLVM does not vectorise them). The formulas are therefore written so that
@@ -41,7 +46,7 @@ import numpy as np
 
 from ._array import run_row_ranges
 
-__all__ = ["HAVE_NUMBA", "MIN_ELEMENTS", "enabled", "sigmoid_focal"]
+__all__ = ["HAVE_NUMBA", "MIN_ELEMENTS", "enabled", "sigmoid_focal", "softmax_focal"]
 
 #: numba is a dependency, but gbloss stays importable (and correct) without it.
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
@@ -106,5 +111,47 @@ def sigmoid_focal(
     return (out1.reshape(-1),) if code == VALUE else (out1, out2)
 
 
-#: Marks a kernel that splits its rows over threads itself (see gbloss._array.run_blocked).
+def softmax_focal(
+    t: Any, w: Any, z: Any, xp: Any, *, gamma: float, factors: Any, mode: str, hessian: str,
+    scale: float, n_threads: int = 1,
+) -> tuple[Any, ...]:
+    """Fused evaluation of :func:`gbloss._classification._softmax_kernel` (same arguments).
+
+    ``t``: (n,) class indices; ``z``: (n, k) margins; ``w``: (n,) or None;
+    ``factors``: (k,) per-class factors or None. Returns ``(value,)`` of shape
+    (n,) for ``mode="value"``, ``(grad, hess)`` of shape (n, k) for
+    ``mode="grad_hess"``, and ``(value, grad)`` for ``mode="value_grad"``, where
+    the sample weights ``w`` also scale the value.
+    """
+    from ._fused_numba import VALUE, VALUE_GRAD, softmax_kernel  # numba: on first use
+
+    dtype = z.dtype
+    n, k = z.shape
+    factors = np.ones(k, dtype=dtype) if factors is None else np.asarray(factors, dtype=dtype)
+    t = np.asarray(t).astype(np.intp, copy=False)
+    gamma = float(gamma)
+    int_gamma = int(gamma) if gamma == int(gamma) and gamma <= 4 else -1
+    code = _MODES.index(mode)
+    if code == VALUE:
+        out1 = out2 = np.empty((n, 1), dtype=dtype)
+    elif code == VALUE_GRAD:  # out1: the gradient, out2: the row losses
+        out1, out2 = np.empty_like(z), np.empty((n, 1), dtype=dtype)
+    else:
+        out1, out2 = np.empty_like(z), np.empty_like(z)
+    compiled = softmax_kernel(code, int_gamma)
+    no_weights = np.empty(0, dtype=dtype)
+    hessian_code = _HESSIAN_CODES[hessian]
+
+    def run(rows: slice) -> None:
+        compiled(t[rows], no_weights if w is None else w[rows], z[rows], factors,
+                 dtype.type(gamma), hessian_code, dtype.type(scale), out1[rows], out2[rows])
+
+    run_row_ranges(run, n, n_threads, row_elements=k)
+    if code == VALUE_GRAD:
+        return out2.reshape(-1), out1
+    return (out1.reshape(-1),) if code == VALUE else (out1, out2)
+
+
+#: Marks the kernels that split their rows over threads themselves (see gbloss._array.run_blocked).
 sigmoid_focal.splits_rows = True  # type: ignore[attr-defined]
+softmax_focal.splits_rows = True  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ from numba.extending import intrinsic, overload
 
 from ._base import HESSIAN_FLOOR, XGBOOST_HESSIAN_MIN
 
-__all__ = ["GRAD_HESS", "VALUE", "VALUE_GRAD", "kernel"]
+__all__ = ["GRAD_HESS", "VALUE", "VALUE_GRAD", "kernel", "softmax_kernel"]
 
 VALUE, GRAD_HESS, VALUE_GRAD = 0, 1, 2
 
@@ -30,6 +30,7 @@ _inline = numba.njit(fastmath=_FASTMATH)
 _always_inline = numba.njit(fastmath=_FASTMATH, inline="always")
 _jit = numba.njit(nogil=True, error_model="numpy", fastmath=_FASTMATH, cache=True)
 
+
 # --------------------------------------------------- float32 transcendentals
 @intrinsic
 def _float32_from_bits(typingctx: Any, bits: Any) -> Any:
@@ -39,6 +40,7 @@ def _float32_from_bits(typingctx: Any, bits: Any) -> Any:
 
     return types.float32(types.int32), codegen
 
+
 @intrinsic
 def _fmaf(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
     """``a * b + c`` rounded once (``llvm.fma``), which re-association leaves intact."""
@@ -47,9 +49,11 @@ def _fmaf(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
 
     return types.float32(types.float32, types.float32, types.float32), codegen
 
+
 _F = np.float32
 _LOG2E, _LN2_HI, _LN2_LO = _F(1.4426950408889634), _F(0.693359375), _F(-2.12194440e-4)
 _EXP_MIN = _F(-87.33654)  # log(smallest normal float32)
+
 
 @_inline
 def _expf_nonpositive(x: Any) -> Any:  # Cephes expf, for x <= 0
@@ -64,6 +68,7 @@ def _expf_nonpositive(x: Any) -> Any:  # Cephes expf, for x <= 0
     value = (poly * r * r + r + _F(1.0)) * _float32_from_bits(
         (np.int32(max(n, _F(-126.0))) + np.int32(127)) << np.int32(23))
     return value if x >= _EXP_MIN else _F(0.0)
+
 
 @_inline
 def _log1pf_unit(e: Any) -> Any:
@@ -83,28 +88,65 @@ def _log1pf_unit(e: Any) -> Any:
     poly = poly * s2 + _F(1.0 / 3.0)
     return (s + s) * (poly * s2 + _F(1.0))
 
+
+@intrinsic
+def _bits_from_float32(typingctx: Any, x: Any) -> Any:
+    """The int32 with the bits of a float32 (LLVM ``bitcast``)."""
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
+@_inline
+def _logf_normal(x: Any) -> Any:
+    """``log(x)`` for a positive normal float32: ``x = 2^n m``, ``m`` in [1, 2), and
+    ``log x = n ln 2 + log1p(m - 1)`` (absolute error about 1e-7)."""
+    bits = _bits_from_float32(x)
+    n = _F((bits >> np.int32(23)) - np.int32(127))
+    m = _float32_from_bits((bits & np.int32(0x7FFFFF)) | np.int32(0x3F800000))
+    return n * _LN2_HI + (n * _LN2_LO + _log1pf_unit(m - _F(1.0)))
+
+
 def _exp_nonpositive(x: Any) -> Any:
     """``exp(x)`` for ``x <= 0``: libm in float64, a vectorisable polynomial in float32."""
     return math.exp(x)
+
 
 def _log1p_unit(e: Any) -> Any:
     """``log1p(e)`` for ``0 <= e <= 1``: libm in float64, a vectorisable series in float32."""
     return math.log1p(e)
 
+
+def _log(x: Any) -> Any:
+    """``log(x)`` for a positive normal ``x``: libm in float64, bits and a series in float32."""
+    return math.log(x)
+
+
 def _is_float32(x: Any) -> bool:
     return isinstance(x, types.Float) and x.bitwidth == 32
+
 
 @overload(_exp_nonpositive)
 def _exp_nonpositive_impl(x):  # (no annotations: numba matches them against the lambdas)
     return (lambda x: _expf_nonpositive(x)) if _is_float32(x) else (lambda x: math.exp(x))
 
+
 @overload(_log1p_unit)
 def _log1p_unit_impl(e):  # (no annotations: numba matches them against the lambdas)
     return (lambda e: _log1pf_unit(e)) if _is_float32(e) else (lambda e: math.log1p(e))
 
+
+@overload(_log)
+def _log_impl(x):  # (no annotations: numba matches them against the lambdas)
+    return (lambda x: _logf_normal(x)) if _is_float32(x) else (lambda x: math.log(x))
+
+
 # ------------------------------------------------------------- focal math
 # Every literal below is typed like the data (float32 stays float32: numba
 # promotes a float32 combined with a Python int or float to float64).
+
+
 @_always_inline
 def _power(base: Any, log_base: Any, gamma: Any, int_gamma: int, one: Any) -> Any:
     """``base ** gamma``: products for integer gamma 0-4, else ``exp(gamma log base)``."""
@@ -114,6 +156,7 @@ def _power(base: Any, log_base: Any, gamma: Any, int_gamma: int, one: Any) -> An
     if int_gamma <= 1:
         return one if int_gamma == 0 else base
     return square if int_gamma == 2 else square * (base if int_gamma == 3 else square)
+
 
 @_always_inline
 def _branch(p: Any, q: Any, log_p: Any, log_q: Any, gamma: Any, int_gamma: int,
@@ -126,17 +169,19 @@ def _branch(p: Any, q: Any, log_p: Any, log_q: Any, gamma: Any, int_gamma: int,
     d2 = qgp * ((gamma + gamma + one) * q + (q - gamma * p) * t)
     return -qg * log_p, d1, d2, qgp * q
 
+
 @_always_inline
 def _policy(exact: Any, surrogate: Any, weight: Any, code: int, floor: Any,
-            xgboost_min: Any) -> Any:
-    """One element of :func:`gbloss._base.apply_hessian_policy` (sigmoid tasks: scale 1)."""
+            xgboost_min: Any, scale: Any) -> Any:
+    """One element of :func:`gbloss._base.apply_hessian_policy`."""
     if code == 0:
         return exact
     if code == 1:
         weighted_floor = weight * floor
         return exact if exact >= weighted_floor else max(surrogate, weighted_floor)
-    h = exact if exact > 0 else surrogate
+    h = (exact if exact > 0 else surrogate) * scale
     return max(h, xgboost_min) if code == 2 else h
+
 
 @_always_inline
 def _element(yi: Any, zi: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int, hard: bool,
@@ -167,6 +212,8 @@ def _element(yi: Any, zi: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int, har
 # gradient of each element, unweighted (for gbloss.torch).
 # Two loops over the same element: a flat one for binary data (which LLVM
 # vectorises) and a row/column one for multi-label data.
+
+
 @_inline
 def _binary_loop(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int,
                  hard: bool, mode: int, hessian: int, out1: Any, out2: Any) -> None:
@@ -179,12 +226,13 @@ def _binary_loop(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, int_gamma
                                              hard, one, zero)
         if mode == GRAD_HESS:
             out1[i] = grad * wi
-            out2[i] = _policy(hess * wi, sur * wi, c * wi, hessian, floor, xgboost_min)
+            out2[i] = _policy(hess * wi, sur * wi, c * wi, hessian, floor, xgboost_min, one)
         elif mode == VALUE_GRAD:
             out1[i] = value
             out2[i] = grad
         else:
             out1[i] = value
+
 
 @_inline
 def _multilabel_loop(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int,
@@ -201,7 +249,7 @@ def _multilabel_loop(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, int_g
             if mode == GRAD_HESS:
                 out1[i, j] = grad * wi
                 out2[i, j] = _policy(hess * wi, sur * wi, c * wi, hessian, floor,
-                                     xgboost_min)
+                                     xgboost_min, one)
             elif mode == VALUE_GRAD:
                 out1[i, j] = value
                 out2[i, j] = grad
@@ -209,6 +257,80 @@ def _multilabel_loop(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, int_g
                 row_value += value
         if mode == VALUE:
             out1[i, 0] = row_value
+
+
+@_inline
+def _softmax_loop(t: Any, w: Any, z: Any, factors: Any, gamma: Any, int_gamma: int, mode: int,
+                  hessian: int, scale: Any, out1: Any, out2: Any) -> None:
+    """:func:`gbloss._classification._softmax_kernel`, row by row (see
+    :func:`gbloss._classification.softmax_focal` for the per-case formulas that keep
+    every entry relatively accurate). VALUE_GRAD: ``out1`` the weighted
+    gradient, ``out2[:, 0]`` the weighted loss of each row (for gbloss.torch)."""
+    one, zero = z.dtype.type(1.0), z.dtype.type(0.0)
+    half, two = z.dtype.type(0.5), z.dtype.type(2.0)
+    floor, xgboost_min = z.dtype.type(HESSIAN_FLOOR), z.dtype.type(XGBOOST_HESSIAN_MIN)
+    weighted = w.shape[0] > 0
+    n, k = z.shape
+    ex = np.empty(k, dtype=z.dtype)
+    for i in range(n):
+        ti = t[i]
+        zmax = z[i, 0]
+        for j in range(1, k):
+            zmax = max(zmax, z[i, j])
+        total, other, rest = zero, zero, zero
+        for j in range(k):
+            shifted = z[i, j] - zmax
+            e = _exp_nonpositive(shifted)
+            ex[j] = e
+            total += e
+            other += zero if j == ti else e  # q * total, never formed as 1 - u
+            rest += e if shifted < zero else zero  # the classes below the maximum
+        log_total = _log(total)
+        q = other / total
+        # log u: -log1p(q / u) while q < 1/2 (u near 1), the direct difference otherwise
+        small_q = q < half
+        log_u = (-_log1p_unit(other / (ex[ti] if small_q else total)) if small_q
+                 else (z[i, ti] - zmax) - log_total)
+        c = factors[ti]
+        if int_gamma == 0:
+            qg = one
+        elif int_gamma > 0:
+            qg = _power(q, zero, gamma, int_gamma, one)
+        else:
+            has_q = other > zero
+            qg = (_exp_nonpositive(gamma * (_log(other if has_q else one) - log_total)) if has_q
+                  else zero)
+        if mode == VALUE:
+            out1[i, 0] = -qg * log_u * c
+            continue
+        if weighted:
+            c = c * w[i]
+        if mode == VALUE_GRAD:
+            out2[i, 0] = -qg * log_u * c
+        u = _exp_nonpositive(log_u)
+        q_safe = q if q > zero else one
+        rho = log_u / q_safe if q > zero else -one  # log(u) / q, which tends to -1 as q -> 0
+        g1 = qg * (gamma * u * rho - one)
+        h_true = u * qg * ((gamma + gamma + one) * q + gamma * (q - gamma * u) * log_u)
+        for j in range(k):
+            p = ex[j] / total
+            comp = rest / total if p > half else one - p  # 1 - p without cancellation
+            if mode == VALUE_GRAD:
+                out1[i, j] = (g1 * q if j == ti else -g1 * p) * c
+                continue
+            if j == ti:
+                grad = g1 * q
+                hess = h_true
+            else:
+                grad = -g1 * p
+                ratio = p / q_safe  # <= 1 off the true class (1 / q could overflow)
+                hess = p * qg * (comp + ratio * u * (two * gamma - gamma * (gamma - one) * u * rho)
+                                 - gamma * u * rho * (one - two * p))
+            sur = qg * p * comp
+            if int_gamma == 0:  # cross-entropy: the exact Hessian p (1 - p) is its own surrogate
+                hess = sur
+            out1[i, j] = grad * c
+            out2[i, j] = _policy(hess * c, sur * c, c, hessian, floor, xgboost_min, scale)
 
 
 @functools.cache
@@ -233,4 +355,14 @@ def kernel(multilabel: bool, hard: bool, mode: int, int_gamma: int) -> Any:
         def compiled(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, hessian: int,
                    out1: Any, out2: Any) -> None:
             _binary_loop(y, w, z, c0, c1, gamma, int_gamma, hard, mode, hessian, out1, out2)
+    return compiled
+
+
+@functools.cache
+def softmax_kernel(mode: int, int_gamma: int) -> Any:
+    """:func:`_softmax_loop` compiled for one mode and integer-gamma case (see :func:`kernel`)."""
+    @_jit
+    def compiled(t: Any, w: Any, z: Any, factors: Any, gamma: Any, hessian: int, scale: Any,
+                 out1: Any, out2: Any) -> None:
+        _softmax_loop(t, w, z, factors, gamma, int_gamma, mode, hessian, scale, out1, out2)
     return compiled

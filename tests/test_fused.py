@@ -12,7 +12,7 @@ import pytest
 
 import gbloss
 from gbloss import _fused
-from gbloss._classification import _sigmoid_kernel
+from gbloss._classification import _sigmoid_kernel, _softmax_kernel
 
 pytestmark = pytest.mark.skipif(not _fused.HAVE_NUMBA, reason="numba is not installed")
 
@@ -102,6 +102,49 @@ def test_float32_tails_keep_relative_accuracy():
     np.testing.assert_allclose(grad, expected, rtol=1e-6)
 
 
+def multiclass_data(rng, dtype, n=3000, k=5):
+    z = rng.normal(size=(n, k)) * 8
+    z[:3] = [[1e4, 0, 0, 0, 0], [-1e4, 0, 3.0, 0, 90.0], [0.0, 0, 0, 0, 0]]  # extremes, ties
+    t = rng.integers(0, k, n).astype(np.int32)
+    t[:3] = [0, 4, 2]
+    return t, z.astype(dtype), rng.uniform(0.0, 3.0, n).astype(dtype), rng.uniform(0.5, 2.0, k)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 3.0])
+def test_softmax_float64_equals_reference(rng, gamma):
+    """Multiclass: every Hessian policy (with its booster scale) and the values, to ~1e-10."""
+    t, z, w, factors = multiclass_data(rng, np.float64)
+    k = z.shape[1]
+    for hessian in HESSIANS:
+        scale = {"xgboost": 2.0, "lightgbm": k / (k - 1)}.get(hessian, 1.0)
+        for weights, f in ((w, factors), (None, None)):
+            for mode in ("grad_hess", "value"):
+                options = {"gamma": gamma, "factors": f, "mode": mode, "hessian": hessian,
+                           "scale": scale}
+                with np.errstate(all="ignore"):
+                    expected = _softmax_kernel(t, weights, z, np, **options)
+                actual = _fused.softmax_focal(t, weights, z, np, **options)
+                for e, a in zip(expected, actual, strict=True):
+                    assert a.dtype == np.float64 and a.shape == e.shape
+                    np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-13 * np.max(np.abs(e)))
+
+
+@pytest.mark.parametrize("gamma", [0.0, 2.0, 0.5])
+def test_softmax_float32_as_accurate_as_reference(rng, gamma):
+    t, z, w, factors = multiclass_data(rng, np.float64)
+    options = {"gamma": gamma, "factors": factors, "hessian": "exact", "scale": 1.0}
+    for mode in ("grad_hess", "value"):
+        with np.errstate(all="ignore"):
+            exact = _softmax_kernel(t, w, z, np, mode=mode, **options)
+            reference = _softmax_kernel(t, w.astype(np.float32), z.astype(np.float32), np,
+                                        mode=mode, **options)
+        fused = _fused.softmax_focal(t, w.astype(np.float32), z.astype(np.float32), np,
+                                     mode=mode, **options)
+        for e, r, f in zip(exact, reference, fused, strict=True):
+            assert f.dtype == np.float32 and np.all(np.isfinite(f))
+            assert float32_error(f, e) <= max(2 * float32_error(r, e), 1e-5)
+
+
 @pytest.mark.parametrize("task", ["binary", "multilabel"])
 def test_public_api_dispatches_large_numpy_inputs(rng, task, monkeypatch):
     """Large float inputs take the fused kernel, small ones, float16 and multiclass do not."""
@@ -112,6 +155,7 @@ def test_public_api_dispatches_large_numpy_inputs(rng, task, monkeypatch):
         calls.append(kwargs["mode"])
         return real(*args, **kwargs)
 
+    spy.splits_rows = True
     monkeypatch.setattr(_fused, "sigmoid_focal", spy)
     n = _fused.MIN_ELEMENTS if task == "binary" else -(-_fused.MIN_ELEMENTS // 3)
     y, z, w, *_ = make_data(rng, task, True, np.float32, n=n)
@@ -147,3 +191,26 @@ def test_threads_give_identical_results(rng):
     two = loss.gradient_hessian(y, z, w, n_threads=2)
     for a, b in zip(one, two, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_multiclass_dispatch_and_threads(rng, monkeypatch):
+    """Large multiclass input takes the fused softmax kernel; 1 or 2 threads: same bits."""
+    calls = []
+    real = _fused.softmax_focal
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["mode"])
+        return real(*args, **kwargs)
+
+    spy.splits_rows = True  # one call per gradient_hessian, like the real kernel
+    monkeypatch.setattr(_fused, "softmax_focal", spy)
+    t, z, w, _ = multiclass_data(rng, np.float32, n=_fused.MIN_ELEMENTS // 5 + 1000)
+    loss = gbloss.focal(gamma=2.0, alpha=[0.5, 1.0, 2.0, 1.5, 0.25])  # fixed class factors
+    one = loss.gradient_hessian(t, z, w, n_threads=1)
+    two = loss.gradient_hessian(t, z, w, n_threads=2)
+    assert calls == ["grad_hess", "grad_hess"]
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)
+    small = loss.gradient_hessian(t[:50], z[:50], w[:50])
+    assert len(calls) == 2  # small inputs stay on the reference path
+    np.testing.assert_allclose(small[0], one[0][:50], rtol=1e-5, atol=1e-7)

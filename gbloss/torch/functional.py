@@ -388,6 +388,23 @@ def _focal_rows(log_pt: torch.Tensor, q: torch.Tensor, gamma: float
     return -qg * log_u, qg * (gamma * torch.exp(log_u) * rho - 1)
 
 
+def _softmax_fused(z: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None, gamma: float
+                   ) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Row losses and gradient of (N, C) logits by the fused CPU kernel of
+    ``gbloss/_fused.py`` (the boosting objective's), or None where it does not
+    serve the input: another device, dtype or shape, a small input, torch.compile."""
+    dtype = {torch.float32: np.float32, torch.float64: np.float64}.get(z.dtype)
+    if (dtype is None or z.ndim != 2 or z.device.type != "cpu" or compiling()
+            or not _fused.enabled(np, dtype, z.numel())):
+        return None
+    w = None if c is None else c.detach().contiguous().numpy()  # per-row factors
+    value, grad = _fused.softmax_focal(t.numpy(), w, z.detach().contiguous().numpy(), np,
+                                       gamma=gamma, factors=None, mode="value_grad",
+                                       hessian="exact", scale=1.0,
+                                       n_threads=torch.get_num_threads())
+    return torch.from_numpy(value), torch.from_numpy(grad)
+
+
 class _SoftmaxFocal(torch.autograd.Function):
     """Softmax focal loss per element of ``(N, C, d1, ...)`` logits, from fused torch kernels.
 
@@ -403,6 +420,12 @@ class _SoftmaxFocal(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, z: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None,
                 gamma: float) -> torch.Tensor:
+        ctx.gamma = gamma
+        fused = _softmax_fused(z, t, c, gamma)
+        if fused is not None:  # the fused CPU kernel: value and gradient in one pass
+            value, grad = fused
+            ctx.save_for_backward(z, t, c, grad)
+            return value
         tt = t.unsqueeze(1)
         logp = torch.log_softmax(z, 1)
         log_pt = logp.gather(1, tt).squeeze(1)
@@ -414,12 +437,11 @@ class _SoftmaxFocal(torch.autograd.Function):
         if c is not None:
             value, g1 = value * c, g1 * c
         ctx.save_for_backward(z, t, c, p, q, g1)
-        ctx.gamma = gamma
         return value
 
     @staticmethod
     def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
-        z, t, c, p, q, g1 = ctx.saved_tensors
+        z, t, c, *saved = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph=True: autograd records the definition
             n_classes = z.shape[1]
             z2 = torch.movedim(z, 1, -1).reshape(-1, n_classes)
@@ -428,6 +450,9 @@ class _SoftmaxFocal(torch.autograd.Function):
                 grad = grad * c.reshape(-1, 1)
             grad = torch.movedim(grad.reshape(*t.shape, n_classes), -1, 1)
             return g.unsqueeze(1) * grad, None, None, None
+        if len(saved) == 1:  # from the fused kernel: the gradient itself
+            return upstream(g).reshape(-1, 1) * saved[0], None, None, None
+        p, q, g1 = saved
         gr = upstream(g) * g1
         grad = p * (-gr).unsqueeze(1)
         grad.scatter_(1, t.unsqueeze(1), (gr * q).unsqueeze(1))
