@@ -99,11 +99,14 @@ def _dask_worker_threads() -> int | None:
 
 
 def _get_pool(n_threads: int) -> ThreadPoolExecutor:
+    """A pool of at least ``n_threads`` threads (callers submit at most that many tasks).
+
+    It only grows. A replaced pool is not shut down: another thread may be about
+    to submit to it; its threads exit once it is garbage-collected.
+    """
     global _pool, _pool_size
     with _pool_lock:
-        if _pool is None or _pool_size != n_threads:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
+        if _pool is None or _pool_size < n_threads:
             _pool = ThreadPoolExecutor(n_threads, thread_name_prefix="gbloss")
             _pool_size = n_threads
         return _pool

@@ -286,7 +286,8 @@ def _softmax_loop(t: Any, w: Any, z: Any, factors: Any, gamma: Any, int_gamma: i
             other += zero if j == ti else e  # q * total, never formed as 1 - u
             rest += e if shifted < zero else zero  # the classes below the maximum
         log_total = _log(total)
-        q = other / total
+        inv_total = one / total
+        q = other * inv_total
         # log u: -log1p(q / u) while q < 1/2 (u near 1), the direct difference otherwise
         small_q = q < half
         log_u = (-_log1p_unit(other / (ex[ti] if small_q else total)) if small_q
@@ -307,17 +308,17 @@ def _softmax_loop(t: Any, w: Any, z: Any, factors: Any, gamma: Any, int_gamma: i
             c = c * w[i]
         if mode == VALUE_GRAD:
             out2[i, 0] = -qg * log_u * c
-        u = _exp_nonpositive(log_u)
+        u = ex[ti] * inv_total  # p_t = exp(log u), below the normal range only where u is
         q_safe = q if q > zero else one
         rho = log_u / q_safe if q > zero else -one  # log(u) / q, which tends to -1 as q -> 0
         g1 = qg * (gamma * u * rho - one)
         h_true = u * qg * ((gamma + gamma + one) * q + gamma * (q - gamma * u) * log_u)
         for j in range(k):
-            p = ex[j] / total
-            comp = rest / total if p > half else one - p  # 1 - p without cancellation
+            p = ex[j] * inv_total
             if mode == VALUE_GRAD:
                 out1[i, j] = (g1 * q if j == ti else -g1 * p) * c
                 continue
+            comp = rest * inv_total if p > half else one - p  # 1 - p without cancellation
             if j == ti:
                 grad = g1 * q
                 hess = h_true
