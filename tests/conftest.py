@@ -201,8 +201,9 @@ def counts_ref():
 # --------------------------------------------------------------------------- data
 @pytest.fixture
 def kernel_path(request, monkeypatch) -> str:
-    """Route every input of the sigmoid focal family to one CPU kernel, the test's
-    ``path`` parameter: "fused" (gbloss/_fused.py, whatever the size) or "reference"."""
+    """Route every input of the focal family (focal, cross-entropy) to one CPU kernel,
+    the test's ``path`` parameter: "fused" (gbloss/_fused.py, whatever the size) or
+    "reference"."""
     import gbloss._fused
 
     path = request.node.callspec.params["path"]

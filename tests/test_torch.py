@@ -214,7 +214,7 @@ def test_softmax_focal_gamma0_dispatches_to_cross_entropy(rng):
 
 
 # ------------------------------------------------------- one definition: derivatives
-# Sigmoid losses on the CPU have two kernels (gbloss/_fused.py): both face the oracle.
+# Focal losses on the CPU have two kernels (gbloss/_fused.py): both face the oracle.
 @pytest.mark.parametrize("gamma", GAMMAS)
 @pytest.mark.parametrize("soft", [False, True])
 @pytest.mark.parametrize("path", ["reference", "fused"])
