@@ -27,7 +27,7 @@ from . import _fused
 from ._array import arange_like
 from ._base import Labels, Loss, apply_hessian_policy, check_hessian_option
 from ._device import asarray_on, to_numpy
-from ._drw import DRWMixin
+from ._drw import DRW_START_ROUND_DOC, DRWMixin
 from ._special import int_power, log1p, log_sigmoid_from, sigmoid_parts
 from ._validation import BINARY, MULTICLASS, MULTILABEL, check_finite_scalar
 from ._weights import SCHEMES, class_counts, resolve_class_weight
@@ -502,14 +502,7 @@ def cross_entropy(
         ``max(2 p (1 - p), 1e-16)`` and ``"lightgbm"`` LightGBM's
         ``k / (k - 1) p (1 - p)`` for multiclass, so that gbloss reproduces
         ``multi:softprob`` and ``multiclass`` exactly.
-    drw_start_round : int, optional
-        Deferred re-weighting (Cao et al. 2019): no class weights before this
-        boosting round (0-based, counted from the start of the training call),
-        ``class_weight`` from it on (``"effective"``, beta = 0.9999, when
-        ``class_weight`` is None). XGBoost >= 3.2's ``xgb.train`` / ``xgb.cv``
-        pass the round to the loss; LightGBM and ``XGBClassifier`` need
-        ``callbacks=[gbloss.drw_callback()]``. ``loss()``, ``metric`` and
-        ``init_score`` are those of round 0.
+    %(drw_start_round)s
 
     Returns
     -------
@@ -571,14 +564,7 @@ def focal(
         curvature scaled by the focal factor. ``"exact"`` returns the true
         diagonal. ``"xgboost"`` / ``"lightgbm"`` scale the multiclass Hessian
         by 2 and ``k/(k-1)`` as those boosters' softmax objectives do.
-    drw_start_round : int, optional
-        Deferred re-weighting (Cao et al. 2019): no class weights before this
-        boosting round (0-based, counted from the start of the training call),
-        ``class_weight`` from it on (``"effective"``, beta = 0.9999, when
-        ``class_weight`` is None). XGBoost >= 3.2's ``xgb.train`` / ``xgb.cv``
-        pass the round to the loss; LightGBM and ``XGBClassifier`` need
-        ``callbacks=[gbloss.drw_callback()]``. ``loss()``, ``metric`` and
-        ``init_score`` are those of round 0.
+    %(drw_start_round)s
 
     Returns
     -------
@@ -599,3 +585,8 @@ def focal(
     """
     return FocalLoss(gamma=gamma, alpha=alpha, class_weight=class_weight, n_classes=n_classes,
                      hessian=hessian, drw_start_round=drw_start_round)
+
+
+for _factory in (cross_entropy, focal):
+    if _factory.__doc__:  # (None under python -OO)
+        _factory.__doc__ %= {"drw_start_round": DRW_START_ROUND_DOC.strip()}

@@ -39,7 +39,19 @@ from typing import Any
 
 from ._base import NOT_GIVEN, Loss, _booster_of
 
-__all__ = ["DRWMixin", "drw_callback"]
+__all__ = ["DRW_START_ROUND_DOC", "DRWMixin", "drw_callback"]
+
+#: The ``drw_start_round`` entry of the Parameters section of every loss that takes it.
+DRW_START_ROUND_DOC = """\
+    drw_start_round : int, optional
+        Deferred re-weighting (Cao et al. 2019): no class weights before this
+        boosting round (0-based, counted from the start of the training call),
+        ``class_weight`` from it on (``"effective"``, beta = 0.9999, when
+        ``class_weight`` is None). XGBoost >= 3.2's ``xgb.train`` / ``xgb.cv``
+        pass the round to the loss; LightGBM and ``XGBClassifier`` need
+        ``callbacks=[gbloss.drw_callback()]``. ``loss()``, ``metric`` and
+        ``init_score`` are those of round 0.
+"""
 
 _state = threading.local()
 _registered = False

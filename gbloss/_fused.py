@@ -72,6 +72,11 @@ def enabled(xp: Any, dtype: Any, size: int) -> bool:
     )
 
 
+def _integer_gamma(gamma: float) -> int:
+    """gamma 0 to 4 as an int (``q^gamma`` by products, compiled in), else -1 (``exp``)."""
+    return int(gamma) if gamma == int(gamma) and gamma <= 4 else -1
+
+
 def sigmoid_focal(
     y: Any, w: Any, z: Any, xp: Any, *, gamma: float, c0: Any, c1: Any, hard: bool,
     mode: str, hessian: str, n_threads: int = 1,
@@ -91,7 +96,7 @@ def sigmoid_focal(
     c0, c1 = (np.broadcast_to(np.asarray(c, dtype=dtype), (k,)) for c in (c0, c1))
     y = np.asarray(y, dtype=dtype)
     gamma = float(gamma)
-    int_gamma = int(gamma) if gamma == int(gamma) and gamma <= 4 else -1
+    int_gamma = _integer_gamma(gamma)
     from ._fused_numba import VALUE, kernel  # numba is imported on first use
 
     code = _MODES.index(mode)
@@ -130,7 +135,7 @@ def softmax_focal(
     factors = np.ones(k, dtype=dtype) if factors is None else np.asarray(factors, dtype=dtype)
     t = np.asarray(t).astype(np.intp, copy=False)
     gamma = float(gamma)
-    int_gamma = int(gamma) if gamma == int(gamma) and gamma <= 4 else -1
+    int_gamma = _integer_gamma(gamma)
     code = _MODES.index(mode)
     if code == VALUE:
         out1 = out2 = np.empty((n, 1), dtype=dtype)

@@ -210,52 +210,57 @@ def _element(yi: Any, zi: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int, har
     return k1 * f1 + k0 * f0, k1 * a1 - k0 * a0, k1 * b1 + k0 * b0, k1 * s1 + k0 * s0, k1 + k0
 
 
-# Outputs by mode: VALUE the loss of each row (multi-label rows summed);
-# GRAD_HESS the weighted gradient and Hessian; VALUE_GRAD the loss and
-# gradient of each element, unweighted (for gbloss.torch).
+@_always_inline
+def _constants(z: Any) -> Any:
+    """``(1, 0, HESSIAN_FLOOR, XGBOOST_HESSIAN_MIN)`` in the dtype of ``z``."""
+    t = z.dtype.type
+    return t(1.0), t(0.0), t(HESSIAN_FLOOR), t(XGBOOST_HESSIAN_MIN)
+
+
+@_always_inline
+def _element_outputs(yi: Any, zi: Any, wi: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int,
+                     hard: bool, mode: int, hessian: int, constants: Any) -> Any:
+    """The two outputs of one element by mode: GRAD_HESS the weighted gradient and
+    Hessian (after the policy), VALUE_GRAD the unweighted loss and gradient (for
+    gbloss.torch), VALUE the loss (twice)."""
+    one, zero, floor, xgboost_min = constants
+    value, grad, hess, sur, c = _element(yi, zi, c0, c1, gamma, int_gamma, hard, one, zero)
+    if mode == GRAD_HESS:
+        return grad * wi, _policy(hess * wi, sur * wi, c * wi, hessian, floor, xgboost_min, one)
+    if mode == VALUE_GRAD:
+        return value, grad
+    return value, value
+
+
 # Two loops over the same element: a flat one for binary data (which LLVM
-# vectorises) and a row/column one for multi-label data.
+# vectorises; an inner loop of length 1 would stop it) and a row/column one for
+# multi-label data, whose VALUE mode sums each row.
 @_inline
 def _binary_loop(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int,
                  hard: bool, mode: int, hessian: int, out1: Any, out2: Any) -> None:
-    one, zero = z.dtype.type(1.0), z.dtype.type(0.0)
-    floor, xgboost_min = z.dtype.type(HESSIAN_FLOOR), z.dtype.type(XGBOOST_HESSIAN_MIN)
+    constants = _constants(z)
     weighted = w.shape[0] > 0
     for i in range(z.shape[0]):
-        wi = w[i] if weighted else one
-        value, grad, hess, sur, c = _element(y[i], z[i], c0[0], c1[0], gamma, int_gamma,
-                                             hard, one, zero)
-        if mode == GRAD_HESS:
-            out1[i] = grad * wi
-            out2[i] = _policy(hess * wi, sur * wi, c * wi, hessian, floor, xgboost_min, one)
-        elif mode == VALUE_GRAD:
-            out1[i] = value
-            out2[i] = grad
-        else:
-            out1[i] = value
+        wi = w[i] if weighted else constants[0]
+        out1[i], out2[i] = _element_outputs(y[i], z[i], wi, c0[0], c1[0], gamma, int_gamma,
+                                            hard, mode, hessian, constants)
 
 
 @_inline
 def _multilabel_loop(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int,
                      hard: bool, mode: int, hessian: int, out1: Any, out2: Any) -> None:
-    one, zero = z.dtype.type(1.0), z.dtype.type(0.0)
-    floor, xgboost_min = z.dtype.type(HESSIAN_FLOOR), z.dtype.type(XGBOOST_HESSIAN_MIN)
+    constants = _constants(z)
     weighted = w.shape[0] > 0
     for i in range(z.shape[0]):
-        wi = w[i] if weighted else one
-        row_value = zero
+        wi = w[i] if weighted else constants[0]
+        row_value = constants[1]
         for j in range(z.shape[1]):
-            value, grad, hess, sur, c = _element(y[i, j], z[i, j], c0[j], c1[j], gamma,
-                                                 int_gamma, hard, one, zero)
-            if mode == GRAD_HESS:
-                out1[i, j] = grad * wi
-                out2[i, j] = _policy(hess * wi, sur * wi, c * wi, hessian, floor,
-                                     xgboost_min, one)
-            elif mode == VALUE_GRAD:
-                out1[i, j] = value
-                out2[i, j] = grad
+            a, b = _element_outputs(y[i, j], z[i, j], wi, c0[j], c1[j], gamma, int_gamma, hard,
+                                    mode, hessian, constants)
+            if mode == VALUE:
+                row_value += a
             else:
-                row_value += value
+                out1[i, j], out2[i, j] = a, b
         if mode == VALUE:
             out1[i, 0] = row_value
 
@@ -267,9 +272,8 @@ def _softmax_loop(t: Any, w: Any, z: Any, factors: Any, gamma: Any, int_gamma: i
     :func:`gbloss._classification.softmax_focal` for the per-case formulas that keep
     every entry relatively accurate). VALUE_GRAD: ``out1`` the weighted
     gradient, ``out2[:, 0]`` the weighted loss of each row (for gbloss.torch)."""
-    one, zero = z.dtype.type(1.0), z.dtype.type(0.0)
+    one, zero, floor, xgboost_min = _constants(z)
     half, two = z.dtype.type(0.5), z.dtype.type(2.0)
-    floor, xgboost_min = z.dtype.type(HESSIAN_FLOOR), z.dtype.type(XGBOOST_HESSIAN_MIN)
     weighted = w.shape[0] > 0
     n, k = z.shape
     ex = np.empty(k, dtype=z.dtype)

@@ -31,7 +31,7 @@ from ._classification import (
     softmax_focal,
 )
 from ._device import asarray_on
-from ._drw import DRWMixin
+from ._drw import DRW_START_ROUND_DOC, DRWMixin
 from ._validation import BINARY, MULTICLASS, check_finite_scalar
 from ._weights import class_counts as _class_counts
 from ._weights import resolve_class_weight
@@ -403,15 +403,7 @@ _COMMON_DOC = r"""
     n_classes : int, optional
     hessian : {"auto", "exact", "xgboost", "lightgbm"}
         As in :func:`gbloss.focal`.
-    drw_start_round : int, optional
-        Deferred re-weighting (Cao et al. 2019): no class weights before this
-        boosting round (0-based, counted from the start of the training call),
-        ``class_weight`` from it on (``"effective"``, beta = 0.9999, when
-        ``class_weight`` is None). XGBoost >= 3.2's ``xgb.train`` / ``xgb.cv``
-        pass the round to the loss; LightGBM and ``XGBClassifier`` need
-        ``callbacks=[gbloss.drw_callback()]``. ``loss()``, ``metric`` and
-        ``init_score`` are those of round 0.
-"""
+""" + DRW_START_ROUND_DOC
 
 
 def ldam(
