@@ -84,7 +84,7 @@ def fast_speed(sizes: list[int], repeats: int) -> tuple[list[str], dict]:
             times[(n, np.dtype(dtype).name)] = (float(np.median(wall["gbloss"])),
                                                  float(np.median(cpu["gbloss1"])))
             rows.append(f"| {n:,} | {np.dtype(dtype).name} | {fit:.3f} s | "
-                        f"{loss._frozen.table.n_intervals:,} | "
+                        f"{loss.statistics_.table.n_intervals:,} | "
                         f"{1e3 * np.median(wall['gbloss']):.1f} ms | "
                         f"{1e3 * np.median(wall['gbloss1']):.1f} ms | "
                         f"{1e3 * np.median(cpu['gbloss1']):.1f} ms | "

@@ -28,7 +28,7 @@ from sklearn.metrics import average_precision_score, f1_score
 from sklearn.model_selection import train_test_split
 
 import gbloss
-import gbloss._classification as clf
+import gbloss.losses.focal as clf
 from _common import write_results
 
 RESULTS = Path(__file__).parent / "results" / "hessian.md"

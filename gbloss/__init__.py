@@ -14,14 +14,30 @@ either booster as it is::
 ``gbloss.torch``.
 """
 
-from ._base import HESSIAN_FLOOR, Loss, LossMetric
-from ._classification import CrossEntropyLoss, FocalLoss, cross_entropy, focal
-from ._drw import drw_callback
-from ._longtail import LDAMLoss, LMFLoss, ldam, lmf
-from ._overlap import DiceLoss, PELoss, dice, pel
-from ._regression import ACBMSELoss, BalancedMSELoss, acb_mse, balanced_mse
+from ._core.hessian import HESSIAN_FLOOR
+from ._objective.protocol import Metric, Objective
+from ._objective.rounds import drw_callback
 from ._version import __version__
-from ._weights import class_weights
+from .losses import (
+    ACBMSELoss,
+    BalancedMSELoss,
+    CrossEntropyLoss,
+    DiceLoss,
+    FocalLoss,
+    LDAMLoss,
+    LMFLoss,
+    Loss,
+    PELoss,
+    acb_mse,
+    balanced_mse,
+    class_weights,
+    cross_entropy,
+    dice,
+    focal,
+    ldam,
+    lmf,
+    pel,
+)
 
 __all__ = [
     "HESSIAN_FLOOR",
@@ -33,7 +49,8 @@ __all__ = [
     "LDAMLoss",
     "LMFLoss",
     "Loss",
-    "LossMetric",
+    "Metric",
+    "Objective",
     "PELoss",
     "__version__",
     "acb_mse",

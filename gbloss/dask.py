@@ -12,33 +12,31 @@ whose gradient depends on more than its row needs dataset-wide values:
   calls ``xgboost.dask.train``.
 * **sums over predictions** (Dice and PEL): they change every round, so the
   objective all-reduces them across workers with
-  ``xgboost.collective.allreduce`` (float64, a few collectives per round).
-  Groups (XGBoost ``qid``: one image = one group) must lie within one
-  partition: :func:`train` checks it. Without ``qid`` the whole data set is one
-  group. LightGBM's objective has no collective to call, so Dice and PEL are
-  refused inside ``lightgbm.dask`` training.
+  ``xgboost.collective.allreduce`` (float64, a few collectives per round;
+  :mod:`gbloss._objective.xgboost`). Groups (XGBoost ``qid``: one image = one
+  group) must lie within one partition: :func:`train` checks it. Without
+  ``qid`` the whole data set is one group. LightGBM's objective has no
+  collective to call, so Dice and PEL are refused inside ``lightgbm.dask``
+  training.
 
 Threads: gbloss's CPU kernels use the worker's thread count (XGBoost's worker
-DMatrix ``nthread``; :func:`gbloss._array.default_n_threads` also caps at the
-Dask worker's ``nthreads``), so two processes of one thread each on two cores
-run two kernel threads, not four.
+DMatrix ``nthread``, LightGBM's ``num_threads``), so two processes of one
+thread each on two cores run two kernel threads, not four.
 
 This module imports dask, distributed and xgboost only when its functions run.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ._array import is_numpy
-from ._base import Loss
-from ._device import asarray_on, to_numpy
-from ._overlap import _Segments
+from ._core.namespace import to_numpy
+from ._objective.lightgbm import REFUSE_DISTRIBUTED
+from .losses import Loss
 
 __all__ = ["check_groups", "estimator_params", "fit", "lightgbm_objective", "train"]
 
@@ -79,7 +77,7 @@ def fit(loss: Loss, y: Any, sample_weight: Any = None, *, n_classes: int | None 
     The labels (and weights) are gathered to the client, 8 bytes per label:
     the statistics of Balanced MSE (a density estimate) need all of them.
     """
-    return loss.fit(_gather(y), _gather(sample_weight), n_classes=n_classes)
+    return loss._fitted_to(_gather(y), _gather(sample_weight), n_classes=n_classes)
 
 
 def estimator_params(loss: Loss, y: Any, sample_weight: Any = None, *,
@@ -97,7 +95,7 @@ def estimator_params(loss: Loss, y: Any, sample_weight: Any = None, *,
     from . import xgboost as gxgb
 
     y_h, w_h = _gather(y), _gather(sample_weight)
-    fitted = loss.fit(y_h, w_h, n_classes=n_classes)
+    fitted = loss._fitted_to(y_h, w_h, n_classes=n_classes)
     params = {"num_class": n_classes} if n_classes else {}
     return {"objective": fitted,
             "base_score": gxgb.booster_params(params, fitted, y_h, w_h)["base_score"]}
@@ -213,93 +211,12 @@ def train(
             check_groups(qids)
         fitted = loss
     else:
-        fitted = loss.fit(y, w, n_classes=num_class if num_class > 1 else None)
+        fitted = loss._fitted_to(y, w, n_classes=num_class if num_class > 1 else None)
     full = gxgb.booster_params(params, fitted, y, w)
     obj = gxgb.objective(fitted, params)
     return dxgb.train(client, full, dtrain, num_boost_round, evals=evals, obj=obj,
                       custom_metric=custom_metric if custom_metric is not None else obj.metric,
                       **kwargs)
-
-
-# ------------------------------------------------ all-reduced sums (Dice and PEL)
-def _allreduce(values: Any, xp: Any, ref: Any) -> Any:
-    """Sum of ``values`` (float64, any device) over the workers of the XGBoost collective."""
-    from xgboost import collective
-
-    host = np.ascontiguousarray(to_numpy(values), dtype=np.float64)
-    out = np.asarray(collective.allreduce(host, collective.Op.SUM))
-    out = out.reshape(host.shape)  # flattened before xgboost 3.4, shaped like the input after
-    return out if is_numpy(xp) else asarray_on(out, ref, xp, xp.float64)
-
-
-def _distributed() -> bool:
-    xgb = sys.modules.get("xgboost")
-    if xgb is None:
-        return False
-    from xgboost import collective
-
-    return bool(collective.is_distributed())
-
-
-def segments_for(ptr: NDArray | None, ref: Any, xp: Any) -> _Segments:
-    """The group sums of Dice and PEL: local, or all-reduced inside distributed XGBoost."""
-    if not _distributed():
-        return _Segments(ptr, ref, xp)
-    return _CollectiveSegments(ptr, ref, xp)
-
-
-def _allreduce_max(value: float) -> float:
-    from xgboost import collective
-
-    out = collective.allreduce(np.asarray([value], dtype=np.float64), collective.Op.MAX)
-    return float(np.asarray(out).reshape(-1)[0])
-
-
-class _CollectiveSegments(_Segments):
-    """Group sums across the workers of a distributed XGBoost training.
-
-    Every worker issues the same collectives in the same order whatever its
-    data (zero rows included), or training would deadlock:
-
-    * one all-reduce (MAX) decides whether the data set has groups;
-    * without groups the data set is one group: every ``sum`` is all-reduced;
-    * with groups each group lies on one worker (checked by :func:`train`):
-      ``sum`` is local, and the number of groups, the total weight and the sum
-      of the per-group losses are all-reduced.
-    """
-
-    def __init__(self, ptr: NDArray | None, ref: Any, xp: Any) -> None:
-        n_rows = int(ref.shape[0])
-        self.grouped = _allreduce_max(1.0 if ptr is not None else 0.0) > 0
-        if self.grouped and ptr is None:
-            if n_rows:
-                raise ValueError("the training data have groups (qid) on some workers and not "
-                                 "on others")
-            ptr = np.zeros(1, dtype=np.int64)  # a worker without rows holds zero groups
-        super().__init__(ptr, ref, xp)
-        self.ref = ref
-        if self.grouped:
-            local = np.asarray([float(self.n_groups)])
-            self.n_groups = round(float(_allreduce(local, np, None)[0]))
-        else:
-            self.n_groups = 1
-
-    def sum(self, x: Any) -> Any:
-        local = super().sum(x)
-        return local if self.grouped else _allreduce(local, self.xp, self.ref)
-
-    def total(self, x: Any) -> Any:
-        return _allreduce(xp_reshape_sum(x, self.xp), self.xp, self.ref)[0]
-
-    def mean(self, v: Any) -> Any:
-        if not self.grouped:
-            return self.xp.mean(v)
-        return _allreduce(xp_reshape_sum(v, self.xp), self.xp, self.ref)[0] / max(self.n_groups, 1)
-
-
-def xp_reshape_sum(x: Any, xp: Any) -> Any:
-    """``sum(x)`` in float64 as a 1-element array."""
-    return xp.reshape(xp.sum(xp.astype(x, xp.float64)), (1,))
 
 
 # --------------------------------------------------------------- LightGBM on Dask
@@ -321,7 +238,9 @@ def lightgbm_objective(loss: Loss, y: Any, sample_weight: Any = None, *,
         For Dice and PEL: their gradients need sums over all the rows every
         round, and LightGBM's objective runs on each worker's rows with no
         collective to call, so a distributed LightGBM run would optimise a
-        different loss. Use :func:`train` (XGBoost) for them.
+        different loss. Use :func:`train` (XGBoost) for them. The same
+        error is raised when ``DaskLGBMClassifier(objective=gbloss.dice())``
+        trains.
     """
     refuse_lightgbm(loss)
     import dask.array as da
@@ -343,38 +262,7 @@ def lightgbm_objective(loss: Loss, y: Any, sample_weight: Any = None, *,
     return fitted, score
 
 
-_REFUSE = (
-    "{name} cannot train with lightgbm.dask: its gradients depend on sums over all the rows "
-    "(or over each group) that change every round, and LightGBM's objective runs on each "
-    "worker's own rows with no way to add up those sums across workers, so each worker "
-    "would optimise the loss of its own partitions. Train it with gbloss.dask.train "
-    "(xgboost.dask, which all-reduces the sums) or on one machine."
-)
-
-
 def refuse_lightgbm(loss: Loss) -> None:
     """Raise ``ValueError`` for a loss that cannot be made correct in ``lightgbm.dask``."""
     if not loss.row_separable:
-        raise ValueError(_REFUSE.format(name=type(loss).__name__))
-
-
-def in_lightgbm_dask() -> bool:
-    """Whether the caller runs inside ``lightgbm.dask``'s per-worker training."""
-    if "lightgbm.dask" not in sys.modules:
-        return False
-    frame = sys._getframe(1)
-    while frame is not None:
-        code = frame.f_code
-        if code.co_name == "_train_part" and \
-                code.co_filename.replace("\\", "/").endswith("lightgbm/dask.py"):
-            return True
-        frame = frame.f_back
-    return False
-
-
-def check_lightgbm_dask(loss: Loss) -> None:
-    """Refuse a loss that needs per-round global sums when called by ``lightgbm.dask``."""
-    if not loss.row_separable and in_lightgbm_dask():
-        refuse_lightgbm(loss)
-
-
+        raise ValueError(REFUSE_DISTRIBUTED.format(name=type(loss).__name__))

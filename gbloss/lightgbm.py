@@ -2,13 +2,19 @@
 
 With a custom objective LightGBM starts from 0 (``boost_from_average`` is
 ignored), never adds a Dataset's ``init_score`` to ``predict``, and saves no
-objective, so ``predict`` returns raw scores. :func:`train` sets the loss's
-optimal constant as ``init_score`` on the training set and on every
-validation set, trains, then adds the constant to the leaves of the first
-iteration's trees (as LightGBM's built-in objectives do with ``AddBias``) and
-records the objective matching the loss's link. The returned booster's
-``predict`` gives probabilities (or values) including the init score, and
-``raw_score=True`` the margins, also after ``save_model`` and reloading.
+objective, so ``predict`` returns raw scores. :func:`train` fits the loss to
+the training labels, sets its optimal constant as ``init_score`` on the
+training set and every validation set for the duration of training, then adds
+the constant to the leaves of the first iteration's trees (as LightGBM's
+built-in objectives do with ``AddBias``) and records the objective matching
+the loss's link. The returned booster's ``predict`` gives probabilities (or
+values) including the init score, and ``raw_score=True`` the margins, also
+after ``save_model`` and reloading.
+
+LightGBM's scikit-learn estimators (``LGBMClassifier(objective=loss)``) return
+raw scores from ``predict`` and ``predict_proba`` for any custom objective;
+use :class:`gbloss.sklearn.GBLossClassifier` with ``booster="lightgbm"`` for
+labels and probabilities.
 """
 
 from __future__ import annotations
@@ -20,24 +26,40 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from ._base import Loss
+from ._core.labels import as_label_array
+from ._objective import lightgbm as lgb_calls
+from ._objective.protocol import Objective
+from .losses import Loss
 
 __all__ = ["bake_init_score", "train"]
 
 
 def _dataset_labels(ds: lgb.Dataset) -> tuple[np.ndarray, np.ndarray | None]:
-    label = ds.get_label()
-    weight = ds.weight  # as given; LightGBM reads it at construction
+    """The labels and weights as given (before construction LightGBM has not yet
+    replaced NaN labels by 0)."""
+    label = ds.label
+    if label is None and ds._handle is not None:
+        label = ds.get_label()
     if label is None:
         raise ValueError("the training Dataset has no labels")
-    y = np.asarray(label, dtype=np.float64).reshape(-1)
-    w = None if weight is None else np.asarray(weight, dtype=np.float64).reshape(-1)
+    y = np.asarray(as_label_array(label, np), dtype=np.float64).reshape(-1)
+    w = None if ds.weight is None else np.asarray(ds.weight, dtype=np.float64).reshape(-1)
     return y, w
 
 
 def _num_rows(ds: lgb.Dataset) -> int:
-    label = ds.get_label()
-    return int(np.shape(label)[0]) if label is not None else ds.num_data()
+    return int(np.shape(ds.label)[0]) if ds.label is not None else ds.num_data()
+
+
+def _has_init_score(ds: lgb.Dataset) -> bool:
+    return ds.init_score is not None or (ds._handle is not None
+                                         and ds.get_field("init_score") is not None)
+
+
+def _clear_init_score(ds: lgb.Dataset) -> None:
+    ds.init_score = None
+    if ds._handle is not None:
+        ds.set_field("init_score", None)
 
 
 def _objective_line(loss: Loss, num_class: int) -> str:
@@ -52,17 +74,18 @@ def bake_init_score(booster: lgb.Booster, init: Any, loss: Loss) -> lgb.Booster:
     """Return a booster whose trees include ``init`` and whose ``predict`` applies the link.
 
     ``init`` is added to every leaf of the first iteration's tree of each class
-    (what LightGBM's built-in objectives do with ``AddBias``), and the model
-    records the objective matching ``loss.link`` (``binary sigmoid:1``,
-    ``multiclass num_class:k`` or ``regression``), so ``predict`` returns
-    probabilities (or values) and ``predict(raw_score=True)`` margins, both
-    including ``init``, also after ``save_model`` and reloading.
+    (what LightGBM's built-in objectives do with ``AddBias``; for linear trees
+    to the leaves' constants too), and the model records the objective
+    matching ``loss.link`` (``binary sigmoid:1``, ``multiclass num_class:k`` or
+    ``regression``), so ``predict`` returns probabilities (or values) and
+    ``predict(raw_score=True)`` margins, both including ``init``, also after
+    ``save_model`` and reloading. ``init=None`` only records the objective.
 
     Parameters
     ----------
     booster : lightgbm.Booster
         Trained with a custom objective and ``init_score`` on its Datasets.
-    init : float or array of shape (k,)
+    init : float, array of shape (k,) or None
         The init score (one per class for multiclass models).
     loss : gbloss.Loss
 
@@ -71,23 +94,31 @@ def bake_init_score(booster: lgb.Booster, init: Any, loss: Loss) -> lgb.Booster:
     lightgbm.Booster
         A new booster; ``best_iteration`` and ``best_score`` are kept.
     """
-    init = np.atleast_1d(np.asarray(init, dtype=np.float64))
     text = booster.model_to_string(num_iteration=-1)
     starts = [m.start() for m in re.finditer(r"^Tree=\d+\n", text, flags=re.M)]
     stop = text.find("end of trees")
-    if len(starts) < init.size or stop < 0:
-        raise ValueError("the booster has fewer trees than classes: nothing can carry the init score")
+    head_end = starts[0] if starts else stop
+    if stop < 0:
+        raise ValueError("not a LightGBM model string: 'end of trees' is missing")
     trees = [text[a:b] for a, b in zip(starts, [*starts[1:], stop])]
-    for cls in range(init.size):
-        def shift(match: re.Match, c: float = init[cls]) -> str:
-            values = np.array(match.group(1).split(), dtype=np.float64) + c
-            return "leaf_value=" + " ".join(repr(float(v)) for v in values)
+    if init is not None:
+        init = np.atleast_1d(np.asarray(init, dtype=np.float64))
+        if len(trees) < init.size:
+            raise ValueError("the booster has fewer trees than classes: nothing can carry the "
+                             "init score")
+        for cls in range(init.size):
+            def shift(match: re.Match, c: float = init[cls]) -> str:
+                values = np.array(match.group(2).split(), dtype=np.float64) + c
+                return match.group(1) + "=" + " ".join(repr(float(v)) for v in values)
 
-        trees[cls] = re.sub(r"^leaf_value=(.*)$", shift, trees[cls], count=1, flags=re.M)
-    head = text[: starts[0]]
+            # leaf_value: the leaves' outputs; leaf_const: a linear tree's constants
+            trees[cls] = re.sub(r"^(leaf_value|leaf_const)=(.*)$", shift, trees[cls],
+                                flags=re.M)
+    head = text[:head_end]
     num_class = int(re.search(r"^num_class=(\d+)$", head, re.M).group(1))
-    head = re.sub(r"^tree_sizes=.*$", "tree_sizes=" + " ".join(str(len(t)) for t in trees),
-                  head, count=1, flags=re.M)
+    if trees:
+        head = re.sub(r"^tree_sizes=.*$", "tree_sizes=" + " ".join(str(len(t)) for t in trees),
+                      head, count=1, flags=re.M)
     head = re.sub(r"^objective=.*\n", "", head, flags=re.M)
     head = re.sub(r"^(max_feature_idx=.*)$", lambda m: m.group(1) + "\n"
                   + _objective_line(loss, num_class), head, count=1, flags=re.M)
@@ -107,9 +138,13 @@ def train(
     valid_sets: Sequence[lgb.Dataset] | None = None,
     valid_names: Sequence[str] | None = None,
     feval: Any = None,
+    init_model: Any = None,
     **kwargs: Any,
 ) -> lgb.Booster:
     """``lightgbm.train`` with ``loss`` as objective and metric, and its init score set.
+
+    The loss is fitted to the training labels first (:meth:`gbloss.Loss.fit`),
+    so the objective and every validation metric use the training statistics.
 
     Parameters
     ----------
@@ -119,12 +154,19 @@ def train(
         scores as probabilities). Give ``num_class`` for multiclass data.
         ``num_threads`` also sets the threads of gbloss's CPU kernels.
     train_set : lightgbm.Dataset
-        Its ``init_score`` is set to the loss's optimal constant, as is every
-        validation set's.
+        Its labels are checked before LightGBM constructs it (LightGBM
+        replaces NaN labels by 0). Without an ``init_score`` of its own, the
+        loss's optimal constant is its init score during training, and that
+        of every validation set without one; the Datasets get their own
+        (none) back afterwards. A Dataset's own ``init_score`` is an offset:
+        as LightGBM's built-in objectives do, gbloss then adds no constant.
     loss : gbloss.Loss
     num_boost_round : int
     valid_sets, valid_names, feval, **kwargs
         As in :func:`lightgbm.train`; ``feval`` defaults to ``loss.metric``.
+    init_model : lightgbm.Booster, str or path, optional
+        A model to continue: the new trees start from its predictions (which
+        already hold any init score), as in :func:`lightgbm.train`.
 
     Returns
     -------
@@ -134,35 +176,45 @@ def train(
         (regression); ``raw_score=True`` gives margins.
     """
     params = dict(params)
-    if isinstance(params.get("objective"), str):
+    if params.get("objective") is not None:
         raise ValueError(
             "params['objective'] is set by gbloss to the loss; remove it "
             f"(got {params['objective']!r})"
         )
     num_class = int(params.get("num_class", 1) or 1)
-    threads = next((params[k] for k in ("num_threads", "num_thread", "nthread", "nthreads",
-                                        "n_jobs") if params.get(k) is not None), None)
-    obj = loss._with_threads(threads)
+    y, w = _dataset_labels(train_set)
+    if num_class < 2 and loss.link != "identity" and y.size and np.nanmax(y) > 1:
+        raise ValueError(
+            f"the labels go up to {np.nanmax(y):g}: for multiclass data set "
+            f"params['num_class'] to the number of classes (LightGBM trains one margin per "
+            "row without it)")
+    fitted = loss._fitted_to(y, w, n_classes=num_class if num_class > 1 else None)
+    obj = Objective(fitted, n_threads=lgb_calls.threads(params))
     params["objective"] = obj
     params.setdefault("metric", "None")
 
-    y, w = _dataset_labels(train_set)
-    init = loss.init_score(y, w, n_classes=num_class if num_class > 1 else None)
-    init = np.asarray(init, dtype=np.float64)
-    seen: set[int] = set()
-    for ds in [train_set, *(valid_sets or ())]:
-        if id(ds) in seen:
-            continue
-        seen.add(id(ds))
-        n = _num_rows(ds)
-        ds.set_init_score(np.tile(init, (n, 1)) if init.ndim else np.full(n, float(init)))
-    booster = lgb.train(
-        params,
-        train_set,
-        num_boost_round,
-        valid_sets=valid_sets,
-        valid_names=valid_names,
-        feval=feval if feval is not None else obj.metric,
-        **kwargs,
-    )
-    return bake_init_score(booster, init, loss)
+    init = None
+    owned: list[lgb.Dataset] = []
+    if init_model is None and not _has_init_score(train_set):
+        init = np.asarray(fitted.init_score(y, w, n_classes=num_class if num_class > 1 else None),
+                          dtype=np.float64)
+        for ds in {id(d): d for d in [train_set, *(valid_sets or ())]}.values():
+            if not _has_init_score(ds):
+                n = _num_rows(ds)
+                ds.set_init_score(np.tile(init, (n, 1)) if init.ndim else np.full(n, float(init)))
+                owned.append(ds)
+    try:
+        booster = lgb.train(
+            params,
+            train_set,
+            num_boost_round,
+            valid_sets=valid_sets,
+            valid_names=valid_names,
+            feval=feval if feval is not None else obj.metric,
+            init_model=init_model,
+            **kwargs,
+        )
+    finally:
+        for ds in owned:
+            _clear_init_score(ds)
+    return bake_init_score(booster, init, fitted)

@@ -20,8 +20,10 @@ score::
 Label statistics (class counts behind ``class_weight="balanced"``, LDAM
 margins, label distributions of Balanced MSE, ...) are computed on every
 ``fit`` from the labels that ``fit`` sees, on a copy of the loss stored as
-``loss_``; the ``loss`` parameter itself is never modified, so one loss
-object can be shared between estimators, folds and grid-search candidates.
+``loss_`` -- unless the loss is fitted already (``loss.fit(y_all)``), whose
+statistics are then kept. The ``loss`` parameter itself is never modified, so
+one loss object can be shared between estimators, folds and grid-search
+candidates.
 
 Missing and infinite feature values
 -----------------------------------
@@ -71,8 +73,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ._base import Loss
-from ._validation import BINARY, MULTICLASS, REGRESSION
+from ._core.labels import BINARY, MULTICLASS, REGRESSION
+from .losses import Loss, cross_entropy
 
 __all__ = ["ConstantModelWarning", "GBLossClassifier", "GBLossRegressor"]
 
@@ -146,6 +148,13 @@ class _GBLossEstimator(BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.booster_params = booster_params
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The estimator's parameters; with ``deep``, also the loss's as ``loss__<name>``."""
+        params = super().get_params(deep=deep)
+        if deep and isinstance(self.loss, Loss):
+            params.update((f"loss__{name}", value) for name, value in self.loss.params.items())
+        return params
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self) -> Any:
@@ -290,7 +299,7 @@ class _GBLossEstimator(BaseEstimator):
         # label statistics from these labels, on a fresh copy: the user's loss is untouched
         if loss is not None:
             fit_classes = n_out if n_out > 1 else None
-            self.loss_ = clone(loss).fit(y_enc, w, n_classes=fit_classes)
+            self.loss_ = clone(loss)._fitted_to(y_enc, w, n_classes=fit_classes)
         else:
             self.loss_ = None
         order, qid = _group_order(groups, y_enc.shape[0])
@@ -534,7 +543,7 @@ class GBLossClassifier(ClassifierMixin, _GBLossEstimator):
         (plain log-loss). Its parameters are reachable as ``loss__<name>``, so
         ``GridSearchCV(clf, {"loss__gamma": [1, 2]})`` works. The object is
         never modified: ``fit`` stores a copy fitted to the training labels
-        as ``loss_``. A loss that supports multiclass but not binary data
+        as ``loss_`` (a fitted loss keeps its own statistics). A loss that supports multiclass but not binary data
         trains binary data as two-class softmax.
     booster : {"xgboost", "lightgbm"}, default="xgboost"
     n_estimators : int, default=100
@@ -676,8 +685,6 @@ class GBLossClassifier(ClassifierMixin, _GBLossEstimator):
         return idx.astype(np.float64)
 
     def _resolve_loss(self) -> Loss:
-        from ._classification import cross_entropy
-
         loss = cross_entropy() if self.loss is None else self.loss
         tasks = loss._tasks
         if BINARY not in tasks and MULTICLASS not in tasks:

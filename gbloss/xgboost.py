@@ -9,6 +9,9 @@ together with the built-in objective whose link matches the loss
 score, also after ``save_model`` and ``load_model``. The custom gradient still
 drives every boosting round: XGBoost never computes the built-in objective's
 gradient when ``obj=`` is given.
+
+Importing this module makes gbloss's losses XGBoost ``Objective`` classes
+(XGBoost >= 3.2), so that XGBoost passes them the boosting round.
 """
 
 from __future__ import annotations
@@ -19,16 +22,19 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-from ._base import Loss
-from ._device import params_device, with_device
+from ._objective import xgboost as xgb_calls
+from ._objective.device import params_device
+from ._objective.protocol import Objective, register_with_xgboost
+from .losses import Loss
 
 __all__ = ["booster_params", "objective", "train"]
 
+register_with_xgboost()
 
-def _labels(dtrain: xgb.DMatrix) -> tuple[np.ndarray, np.ndarray | None]:
-    y = dtrain.get_label()
-    w = dtrain.get_weight()
-    return y, (w if w.size else None)
+
+def _num_class(params: Mapping[str, Any]) -> int | None:
+    num_class = int(params.get("num_class", 0) or 0)
+    return num_class if num_class > 1 else None
 
 
 def booster_params(params: Mapping[str, Any], loss: Loss, y: Any,
@@ -40,7 +46,9 @@ def booster_params(params: Mapping[str, Any], loss: Loss, y: Any,
     ``reg:squarederror``), so that predictions go through the right transform.
     ``base_score`` is the init score read through that link: ``sigmoid(init)``
     for ``binary:logistic`` (XGBoost applies the logit), the margins otherwise
-    (a per-class list for multiclass and multi-label data, xgboost >= 3.1).
+    (a per-class list for multiclass and multi-label data, xgboost >= 3.1). A
+    ``base_score`` already in ``params`` is kept as it is (read through the
+    same link: a probability for binary data).
 
     Parameters
     ----------
@@ -63,31 +71,32 @@ def booster_params(params: Mapping[str, Any], loss: Loss, y: Any,
             "params['objective'] is set by gbloss to match the loss's link; remove it "
             f"(got {params['objective']!r})"
         )
-    num_class = int(params.get("num_class", 0) or 0)
-    init = loss.init_score(y, sample_weight, n_classes=num_class if num_class > 1 else None)
-    init = np.atleast_1d(np.asarray(init, dtype=np.float64))
+    num_class = _num_class(params)
     if loss.link == "identity":
         params["objective"] = "reg:squarederror"
-        base = init
-    elif num_class > 1:
+    elif num_class:
         params["objective"] = "multi:softprob"
-        base = init  # softmax margins: XGBoost applies no link to a multiclass base_score
     else:
         params["objective"] = "binary:logistic"
-        base = 1.0 / (1.0 + np.exp(-init))  # read back through logit by XGBoost
-        base = np.clip(base, np.finfo(np.float32).tiny, 1 - np.finfo(np.float32).epsneg)
-    params["base_score"] = float(base[0]) if base.size == 1 else [float(b) for b in base]
+    if params.get("base_score") is None:
+        init = np.atleast_1d(np.asarray(loss.init_score(y, sample_weight, n_classes=num_class),
+                                        dtype=np.float64))
+        if params["objective"] == "binary:logistic":
+            base = 1.0 / (1.0 + np.exp(-init))  # read back through logit by XGBoost
+            init = np.clip(base, np.finfo(np.float32).tiny, 1 - np.finfo(np.float32).epsneg)
+        # softmax and identity margins: XGBoost applies no link to their base_score
+        params["base_score"] = float(init[0]) if init.size == 1 else [float(b) for b in init]
     params.setdefault("disable_default_eval_metric", True)
     return params
 
 
-def objective(loss: Loss, params: Mapping[str, Any]) -> Loss:
-    """``loss`` set up for the booster ``params``: kernel threads and device.
+def objective(loss: Loss, params: Mapping[str, Any]) -> Objective:
+    """``loss`` as the objective of a booster with ``params``: kernel threads and device.
 
     ``nthread`` (or ``n_jobs``) sets the threads of gbloss's CPU kernels. With
     ``device="cuda"`` (or ``"cuda:N"``, ``"gpu"``) the objective and metric run
     on that GPU with cupy: labels, weights and label statistics are copied to
-    the device once per DMatrix, the margins (which XGBoost hands over on the
+    the device once per training, the margins (which XGBoost hands over on the
     host) once per round, and the gradient and Hessian go back to XGBoost as
     device arrays. Use it with ``xgb.train(params, dtrain, obj=...)`` or
     ``XGBClassifier(objective=...)``; :func:`train` calls it.
@@ -100,12 +109,12 @@ def objective(loss: Loss, params: Mapping[str, Any]) -> Loss:
 
     Returns
     -------
-    gbloss.Loss
-        A deep copy of ``loss`` sharing its label cache; ``loss`` itself is unchanged.
+    gbloss.Objective
+        Callable as an XGBoost objective; ``.metric`` is the matching metric.
+        ``loss`` itself is unchanged.
     """
-    obj = loss._with_threads(params.get("nthread", params.get("n_jobs")))
-    device = params_device(params)
-    return with_device(obj, device) if device is not None else obj
+    threads = params.get("nthread", params.get("n_jobs"))
+    return Objective(loss, n_threads=threads, device=params_device(params))
 
 
 def train(
@@ -116,9 +125,13 @@ def train(
     *,
     evals: Sequence[tuple[xgb.DMatrix, str]] | None = None,
     custom_metric: Any = None,
+    xgb_model: Any = None,
     **kwargs: Any,
 ) -> xgb.Booster:
     """``xgboost.train`` with ``loss`` as objective and metric, and its init score set.
+
+    The loss is fitted to ``dtrain``'s labels first (:meth:`gbloss.Loss.fit`),
+    so the objective and every validation metric use the training statistics.
 
     Parameters
     ----------
@@ -126,7 +139,8 @@ def train(
         Booster parameters, without ``objective`` (set here from the loss's
         link). Give ``num_class`` for multiclass data, as usual. ``nthread``
         also sets the threads of gbloss's CPU kernels; ``device="cuda"`` runs
-        the objective on the GPU (see :func:`objective`).
+        the objective on the GPU (see :func:`objective`). A ``base_score``
+        given here is kept (see :func:`booster_params`).
     dtrain : xgboost.DMatrix
         Training data with labels and optional weights. Weights are applied to
         the gradients by the loss (XGBoost does not apply them to a custom
@@ -136,6 +150,9 @@ def train(
     evals, custom_metric, **kwargs
         As in :func:`xgboost.train`; ``custom_metric`` defaults to
         ``loss.metric``.
+    xgb_model : xgboost.Booster, str or path, optional
+        A model to continue. Its ``base_score`` and objective are kept: the
+        new rounds start from its margins, as with XGBoost's own objectives.
 
     Returns
     -------
@@ -145,12 +162,16 @@ def train(
         margins. The loss itself is not saved with the model: pass it again as
         ``obj=`` to continue training.
     """
-    y, w = _labels(dtrain)
-    num_class = int(params.get("num_class", 0) or 0)
-    if y.ndim == 1 and num_class < 2 and y.size and dtrain.num_row() and y.size != dtrain.num_row():
-        y = y.reshape(dtrain.num_row(), -1)  # XGBoost < 3.2 flattens multi-target labels
-    full = booster_params(params, loss, y, w)
-    obj = objective(loss, params)
+    n = dtrain.num_row()
+    y, w, _, _ = xgb_calls.read(dtrain, np.empty(n))
+    if y.ndim == 1 and n and y.size != n:
+        y = y.reshape(n, -1)  # XGBoost < 3.2 flattens multi-target labels
+    fitted = loss._fitted_to(y, w, n_classes=_num_class(params))
+    if xgb_model is None:
+        full = booster_params(params, fitted, y, w)
+    else:
+        full = {"disable_default_eval_metric": True, **params}  # the loaded model's own
+    obj = objective(fitted, params)
     return xgb.train(
         full,
         dtrain,
@@ -158,5 +179,6 @@ def train(
         evals=list(evals or ()),
         obj=obj,
         custom_metric=custom_metric if custom_metric is not None else obj.metric,
+        xgb_model=xgb_model,
         **kwargs,
     )

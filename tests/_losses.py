@@ -12,7 +12,7 @@ import inspect
 from typing import Any
 
 import gbloss
-from gbloss._base import Loss
+from gbloss.losses import Loss
 
 #: Constructor arguments for losses without a no-argument default, by class name.
 REQUIRED_ARGS: dict[str, dict[str, Any]] = {}

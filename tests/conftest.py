@@ -204,10 +204,10 @@ def kernel_path(request, monkeypatch) -> str:
     """Route every input of the focal family (focal, cross-entropy) to one CPU kernel,
     the test's ``path`` parameter: "fused" (gbloss/_fused.py, whatever the size) or
     "reference"."""
-    import gbloss._fused
+    import gbloss.kernels.fused
 
     path = request.node.callspec.params["path"]
-    monkeypatch.setattr(gbloss._fused, "MIN_ELEMENTS", 0 if path == "fused" else 10**15)
+    monkeypatch.setattr(gbloss.kernels.fused, "MIN_ELEMENTS", 0 if path == "fused" else 10**15)
     return path
 
 

@@ -27,9 +27,9 @@ xgb = pytest.importorskip("xgboost")
 from _losses import loss_classes, make, variants
 
 import gbloss
-import gbloss._array as garray
+import gbloss._core.executor as garray
 import gbloss.xgboost
-from gbloss._device import to_numpy, with_device
+from gbloss._core.namespace import to_numpy
 
 DEV = xs.Device("device1")
 K = 3
@@ -243,21 +243,21 @@ def _dmatrix(task, seed=0, groups=False):
 
 
 def _call(obj, iteration, raw, d):
-    if getattr(obj, "drw_start_round", None) is not None:
+    loss = obj.loss if isinstance(obj, gbloss.Objective) else obj
+    if getattr(loss, "drw_start_round", None) is not None:
         return obj(iteration, raw, d)
     return obj(raw, d)
 
 
 @pytest.mark.parametrize(("name", "make_loss", "task"), DEVICE_LOSSES, ids=[c[0] for c in DEVICE_LOSSES])
 def test_xgboost_device_objective(strict, monkeypatch, name, make_loss, task):
-    import gbloss._base as base
-
     loss = make_loss()
     d, raw = _dmatrix(task, groups=name == "pel")
-    obj = with_device(loss, (xs, DEV))
-    reads, kernels = [], []
-    real_labels, real_kernel = base._xgboost_labels, type(loss)._kernel
-    monkeypatch.setattr(base, "_xgboost_labels", lambda *a: reads.append(1) or real_labels(*a))
+    obj = gbloss.Objective(loss, device=(xs, DEV))
+    validations, kernels = [], []
+    real_validated, real_kernel = type(loss)._validated, type(loss)._kernel
+    monkeypatch.setattr(type(loss), "_validated",
+                        lambda self, *a: validations.append(1) or real_validated(self, *a))
     monkeypatch.setattr(type(loss), "_kernel",
                         lambda self, *a: kernels.append(a[2]) or real_kernel(self, *a))
     for iteration in range(3):
@@ -267,12 +267,12 @@ def test_xgboost_device_objective(strict, monkeypatch, name, make_loss, task):
         assert_same(gs, g, np.float32)
         assert_same(hs, h, np.float32)
     assert np.max(np.abs(g)) > 0
-    device_reads = len(reads) - 3  # the host objective reads the labels every call
-    assert device_reads == 1
+    # labels are validated once per training and device, not every round
+    assert len(validations) == 2
     if type(loss).row_separable:
-        # host: one kernel per call; device: cached, one per DRW phase
+        # kernels are kept by the training's binding: one per DRW phase and device
         phases = 2 if name == "ldam-drw" else 1
-        assert kernels.count("grad_hess") == 3 + phases
+        assert kernels.count("grad_hess") == 2 * phases
     name_, value = obj.metric(raw, d)
     assert name_ == loss.metric(raw, d)[0]
     np.testing.assert_allclose(value, loss.metric(raw, d)[1], rtol=1e-6)
@@ -282,7 +282,7 @@ def test_xgboost_sklearn_form_on_device(strict):
     """``obj(y_true, y_pred, sample_weight=w)`` (XGBClassifier) on the device path."""
     loss = gbloss.focal(class_weight="balanced")
     y, raw, w = data("multiclass", np.float32)
-    obj = with_device(loss, (xs, DEV))
+    obj = gbloss.Objective(loss, device=(xs, DEV))
     gs, hs = obj(y, raw, sample_weight=w)
     g, h = loss(y, raw, sample_weight=w)
     assert_same(gs, g, np.float32)
@@ -300,8 +300,8 @@ def test_train_through_device_path_gives_host_model():
         if task == "multiclass":
             params["num_class"] = K
         host = gbloss.xgboost.train(params, d, make_loss(), 4)
-        obj = with_device(make_loss(), (cnp, "cpu"))
-        full = gbloss.xgboost.booster_params(params, obj, d.get_label(), d.get_weight())
+        obj = gbloss.Objective(make_loss(), device=(cnp, "cpu"))
+        full = gbloss.xgboost.booster_params(params, obj.loss, d.get_label(), d.get_weight())
         dev = xgb.train(full, d, 4, obj=obj, custom_metric=obj.metric)
         np.testing.assert_array_equal(dev.predict(d, output_margin=True),
                                       host.predict(d, output_margin=True))
@@ -309,12 +309,13 @@ def test_train_through_device_path_gives_host_model():
 
 def test_params_device_sets_the_objective_device():
     loss = gbloss.focal()
-    assert gbloss.xgboost.objective(loss, {"device": "cuda"}).__dict__["_device"] == "cuda"
-    assert gbloss.xgboost.objective(loss, {"device": "cuda:1"}).__dict__["_device"] == "cuda:1"
-    assert "_device" not in gbloss.xgboost.objective(loss, {"device": "cpu"}).__dict__
-    assert "_device" not in gbloss.xgboost.objective(loss, {}).__dict__
+    assert gbloss.xgboost.objective(loss, {"device": "cuda"}).device == "cuda"
+    assert gbloss.xgboost.objective(loss, {"device": "cuda:1"}).device == "cuda:1"
+    assert gbloss.xgboost.objective(loss, {"device": "cpu"}).device is None
+    assert gbloss.xgboost.objective(loss, {}).device is None
     cuda = gbloss.xgboost.objective(loss, {"device": "cuda", "nthread": 3})
     import copy
 
-    assert copy.deepcopy(cuda).__dict__["_device"] == "cuda"  # LightGBM / sklearn copies
-    assert cuda.__dict__["_n_threads"] == 3
+    twin = copy.deepcopy(cuda)  # LightGBM / sklearn copies
+    assert twin.device == "cuda" and twin.n_threads == 3 and cuda.n_threads == 3
+    assert twin.loss.params == loss.params

@@ -287,28 +287,31 @@ def test_objective_and_metric_call_forms(rng):
     assert gbloss.cross_entropy().metric.__name__ == "cross_entropy"
 
 
-def test_get_params_clone_and_set_params():
+def test_params_clone_and_set_params():
     loss = gbloss.focal(gamma=1.5, alpha=0.3, class_weight="effective", hessian="exact")
-    params = loss.get_params()
+    params = loss.params
     assert {k: params[k] for k in ("gamma", "alpha", "class_weight", "hessian")} == {
         "gamma": 1.5, "alpha": 0.3, "class_weight": "effective", "hessian": "exact"}
     twin = clone(loss)
-    assert twin is not loss and twin.get_params() == params
+    assert twin is not loss and twin.params == params
     loss.set_params(gamma=0.0)
     assert loss.gamma == 0.0 and twin.gamma == 1.5
+    with pytest.raises(ValueError, match="invalid parameter"):
+        loss.set_params(gama=1.0)
+    assert repr(gbloss.focal(gamma=1.5)) == "FocalLoss(gamma=1.5)"
 
 
-def test_pickle_drops_caches_and_keeps_behaviour(rng):
+def test_pickle_keeps_parameters_only_and_changes_nothing(rng):
     y = (rng.random(5000) < 0.2).astype(float)
     z = rng.normal(size=5000)
     loss = gbloss.focal(gamma=2.0, class_weight="balanced")
     g, h = loss.gradient_hessian(y, z)
-    assert "_label_cache" in loss.__dict__
+    before = dict(loss.__dict__)
     blob = pickle.dumps(loss)
+    assert loss.__dict__ == before
     assert len(blob) < 2000  # parameters only: no labels, no statistics
     back = pickle.loads(blob)
-    assert "_label_cache" not in back.__dict__
-    assert back.get_params() == loss.get_params()
+    assert back.params == loss.params and back.statistics_ is None
     g2, h2 = back.gradient_hessian(y, z)
     np.testing.assert_array_equal(g2, g)
     np.testing.assert_array_equal(h2, h)
@@ -321,33 +324,30 @@ def test_deepcopy_behaves_the_same(rng):
     z = rng.normal(size=300)
     loss = gbloss.focal(gamma=2.0, class_weight="balanced")
     twin = copy.deepcopy(loss)
-    for a, b in zip(twin.gradient_hessian(y, z), loss.gradient_hessian(y, z)):
+    for a, b in zip(twin.gradient_hessian(y, z), loss.gradient_hessian(y, z), strict=True):
         np.testing.assert_array_equal(a, b)
-    # statistics computed by a copy (LightGBM deep-copies params) serve the original's metric
-    yv = (rng.random(100) < 0.5).astype(float)
-    zv = rng.normal(size=100)
-    fresh = gbloss.focal(gamma=2.0, class_weight="balanced")
-    fresh_copy = copy.deepcopy(fresh)
-    fresh_copy.gradient_hessian(y, z)  # "training" on the copy
-    assert fresh.loss(yv, zv) == loss.loss(yv, zv)
+    fitted = loss.fit(y)
+    twin = copy.deepcopy(fitted)
+    np.testing.assert_array_equal(twin.statistics_.counts, fitted.statistics_.counts)
 
 
-def test_validation_loss_uses_training_statistics(rng, counts_ref, class_weight_ref):
+def test_direct_calls_use_the_statistics_of_their_labels(rng, counts_ref, class_weight_ref):
+    """A loss is its parameters: calls on some labels do not change what later calls compute."""
     y = (rng.random(400) < 0.1).astype(float)  # training: 10% positives
     z = rng.normal(size=400)
     yv = (rng.random(300) < 0.5).astype(float)  # validation: 50% positives
     zv = rng.normal(size=300)
     loss = gbloss.cross_entropy(class_weight="balanced")
-    loss.gradient_hessian(y, z)  # training call
-    cw = class_weight_ref(counts_ref(y, 2, "binary"), "balanced")
     ce = -(yv * np.log(expit(zv)) + (1 - yv) * np.log(expit(-zv)))
-    expected = np.mean(cw[yv.astype(int)] * ce)
-    assert loss.loss(yv, zv) == pytest.approx(expected, rel=1e-12)
     own = class_weight_ref(counts_ref(yv, 2, "binary"), "balanced")
-    assert abs(np.mean(own[yv.astype(int)] * ce) - expected) > 1e-3 * expected
-    # without a training call the statistics are those of the labels given
-    assert gbloss.cross_entropy(class_weight="balanced").loss(yv, zv) == pytest.approx(
-        np.mean(own[yv.astype(int)] * ce), rel=1e-12)
+    before = loss.loss(yv, zv)
+    loss.gradient_hessian(y, z)
+    assert loss.loss(yv, zv) == before == pytest.approx(np.mean(own[yv.astype(int)] * ce),
+                                                        rel=1e-12)
+    # fitted on the training labels, the validation loss uses their statistics
+    cw = class_weight_ref(counts_ref(y, 2, "binary"), "balanced")
+    assert loss.fit(y).loss(yv, zv) == pytest.approx(np.mean(cw[yv.astype(int)] * ce),
+                                                     rel=1e-12)
 
 
 def test_fit_freezes_statistics(rng, counts_ref, class_weight_ref):
@@ -356,7 +356,7 @@ def test_fit_freezes_statistics(rng, counts_ref, class_weight_ref):
     z = rng.normal(size=(150, 3))
     loss = gbloss.cross_entropy(class_weight="balanced", hessian="exact")
     fitted = loss.fit(y_all, n_classes=3)
-    assert fitted is not loss and "_frozen" not in loss.__dict__
+    assert fitted is not loss and loss.statistics_ is None
     cw = class_weight_ref(counts_ref(y_all, 3, "multiclass"), "balanced")
     p = softmax(z, axis=1)
     expected_grad = cw[part.astype(int)][:, None] * (p - np.eye(3)[part.astype(int)])
@@ -410,7 +410,7 @@ def test_blocked_executor_matches_small_calls(rng, task, monkeypatch):
 
     (The reference kernels on both sides: tests/test_fused.py compares the fused ones.)
     """
-    monkeypatch.setattr(gbloss._fused, "MIN_ELEMENTS", 10**12)
+    monkeypatch.setattr(gbloss.kernels.fused, "MIN_ELEMENTS", 10**12)
     n = 3 * 32768 + 17 if task == "binary" else 40_003
     z = rng.normal(size=n) * 5 if task == "binary" else rng.normal(size=(n, 4)) * 5
     y = (rng.random(n) < 0.3).astype(float) if task == "binary" else \

@@ -227,12 +227,12 @@ def test_worker_with_zero_rows(client, make):
 
 def test_kernel_threads_follow_the_worker(client):
     """Inside a worker's task gbloss's kernels use the worker's 1 thread, not the 2 cores."""
-    assert client.submit(gbloss._array.default_n_threads, pure=False).result() == 1
+    assert client.submit(gbloss._core.executor.default_n_threads, pure=False).result() == 1
 
 
 def test_objective_uses_dmatrix_threads(monkeypatch):
     """XGBoost's worker DMatrix carries the worker's thread count; the objective uses it."""
-    import gbloss._base as base
+    import gbloss.losses._contract as base
 
     seen = []
     real = base.run_blocked

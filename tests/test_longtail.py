@@ -310,10 +310,11 @@ SEEN: list = []
 class SpyLDAM(LDAMLoss):
     """Records the round of every objective call (survives LightGBM's deep copies)."""
 
-    def at_round(self, iteration):
-        view = super().at_round(iteration)
-        SEEN.append((int(iteration), view._drw_weights_on()))
-        return view
+    def _kernel_variant(self, context):
+        weights_on = super()._kernel_variant(context)
+        if context.round is not None:  # metric calls carry no round
+            SEEN.append((int(context.round), weights_on))
+        return weights_on
 
 
 def _multiclass_data(n=120, seed=6):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import gbloss
-from gbloss._regression import BalancedMSELoss
+from gbloss.losses.balanced_mse import BalancedMSELoss
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -409,7 +409,7 @@ class TestBalancedMSEReductions:
         for prior in ("bmc", "bni"):
             ex = gbloss.balanced_mse(SIGMA, prior, method="exact", hessian="exact").fit(y)
             fa = gbloss.balanced_mse(SIGMA, prior, method="fast", hessian="exact").fit(y)
-            assert fa._frozen.table is not None and ex._frozen.table is None
+            assert fa.statistics_.table is not None and ex.statistics_.table is None
             ge, he = ex.gradient_hessian(yy, z)
             gf, hf = fa.gradient_hessian(yy, z)
             assert np.max(np.abs(gf - ge)) <= 1e-3 * np.max(np.abs(ge))
@@ -460,7 +460,7 @@ class TestBalancedMSEBehaviour:
         g1, _ = fitted.gradient_hessian(y, z)
         g2, _ = gbloss.balanced_mse(prior="bni").gradient_hessian(y, z)
         assert not np.allclose(g1, g2)
-        assert fitted._frozen.sigma == pytest.approx(0.5 * np.std(y * 3))
+        assert fitted.statistics_.sigma == pytest.approx(0.5 * np.std(y * 3))
         again = pickle.loads(pickle.dumps(fitted))
         np.testing.assert_array_equal(again.gradient_hessian(y, z)[0], g1)
 

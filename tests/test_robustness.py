@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from gbloss._validation import BINARY, MULTICLASS, MULTILABEL, REGRESSION
+from gbloss._core.labels import BINARY, MULTICLASS, MULTILABEL, REGRESSION
 
 LOSSES = [(name, loss) for cls in loss_classes() for name, loss in variants(cls)]
 CASES = [(name, loss, task) for name, loss in LOSSES for task in loss._tasks
@@ -51,7 +51,7 @@ def test_the_sweep_found_the_losses():
 
 def _hessian_is_auto(loss) -> bool:
     params = inspect.signature(type(loss).__init__).parameters
-    return "hessian" not in params or loss.get_params()["hessian"] == "auto"
+    return "hessian" not in params or loss.params["hessian"] == "auto"
 
 
 @st.composite

@@ -261,7 +261,7 @@ def test_fused_cpu_kernel_equals_reference_path(rng, monkeypatch, dtype, shape, 
     w = None if weight is None else torch.as_tensor(weight, dtype=dtype)
     results = {}
     for path, min_elements in (("fused", 0), ("reference", 10**15)):
-        monkeypatch.setattr(gbloss._fused, "MIN_ELEMENTS", min_elements)
+        monkeypatch.setattr(gbloss.kernels.fused, "MIN_ELEMENTS", min_elements)
         zt = z.clone().requires_grad_(True)
         values = GF.sigmoid_focal_loss(zt, y, gamma=2.0, alpha=0.25, weight=w, reduction="none")
         g, h = sigmoid_hessian(values.sum(), zt)
@@ -286,7 +286,7 @@ def test_fused_softmax_equals_reference_path(rng, monkeypatch, dtype, gamma):
     weight = torch.tensor([1.0, 3.0, 0.5, 2.0, 1.0], dtype=dtype)
     results = {}
     for path, min_elements in (("fused", 0), ("reference", 10**15)):
-        monkeypatch.setattr(gbloss._fused, "MIN_ELEMENTS", min_elements)
+        monkeypatch.setattr(gbloss.kernels.fused, "MIN_ELEMENTS", min_elements)
         zt = z.clone().requires_grad_(True)
         values = GF.softmax_focal_loss(zt, t, gamma=gamma, alpha=0.5, weight=weight,
                                        reduction="none")

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._regression import Mixture, mixture_log_sum, mixture_moments
+from ..losses.balanced_mse.mixture import Mixture, mixture_log_sum, mixture_moments
 from ._common import XP_TRACEABLE, check_reduction, compiling
 
 __all__ = ["bmc_loss", "bni_buckets", "bni_loss", "gai_loss", "gmm_tensors"]
@@ -345,7 +345,9 @@ def bni_buckets(labels: Any, bins: int | Any = None, sigma: float | None = None
     loss's default). Empty bins are dropped; the weights are the bin
     frequencies (summing to 1), as the authors' ``BNILoss`` expects.
     """
-    from .._regression import SIGMA_FRACTION, BalancedMSELoss, _weighted_std
+    from ..losses.balanced_mse import BalancedMSELoss
+    from ..losses.balanced_mse.mixture import SIGMA_FRACTION
+    from ..losses.balanced_mse.mixture import weighted_std as _weighted_std
 
     y = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels,
                    dtype=np.float64).reshape(-1)
@@ -367,7 +369,7 @@ def gmm_tensors(gmm: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     ``sklearn.mixture.GaussianMixture`` (any ``covariance_type``), a dict with ``means``,
     ``weights`` and ``covariances`` or ``variances`` (the authors' ``gmm.pkl``), or the path
     of such a pickle (read with joblib, as the authors' ``GAILoss``)."""
-    from .._regression import _gmm_parameters
+    from ..losses.balanced_mse.mixture import gmm_parameters as _gmm_parameters
 
     if isinstance(gmm, str | bytes) or hasattr(gmm, "__fspath__"):
         import joblib

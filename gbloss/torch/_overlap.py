@@ -24,7 +24,8 @@ from typing import Any
 
 import torch
 
-from .._overlap import _Segments, dice_kernel, pel_kernel
+from .._core.groups import Segments as _Segments
+from ..losses.overlap import dice_kernel, pel_kernel
 from ._common import (
     XP_EXACT_ABS,
     XP_TRACEABLE,
@@ -49,6 +50,7 @@ class _GroupValues(_Segments):
         self.n_groups = n_groups
         self.size = size
         self.ptr = None
+        self.reduce = None
 
     def sum(self, x: Any) -> Any:
         return self.xp.astype(x, torch.float64).reshape(self.n_groups, self.size).sum(1)

@@ -76,9 +76,9 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
-from .. import _fused
-from .._classification import focal_branch, softmax_focal
-from .._special import int_power
+from ..kernels import fused as _fused
+from ..losses.focal import focal_branch, softmax_focal
+from .._core.special import int_power
 from ._common import (
     REDUCTIONS,
     check_class_vector,
@@ -705,7 +705,8 @@ def cross_entropy(
 def class_margins(class_counts: Any, max_margin: float = 0.5) -> torch.Tensor:
     """LDAM's per-class margins ``m_j = max_margin (n_min / n_j)^(1/4)`` as a float64 tensor
     (:func:`gbloss._longtail.ldam_margins`, the boosting loss's definition)."""
-    from .._longtail import _check_counts, ldam_margins
+    from ..losses.longtail import check_class_counts as _check_counts
+    from ..losses.longtail import ldam_margins
 
     if class_counts is None:
         raise ValueError("class_counts (the training samples per class) is required")
@@ -841,7 +842,7 @@ def drw_weights(class_counts: Any, epoch: int, start_epoch: int = 160, beta: flo
 
         criterion.weight = gt.drw_weights(cls_num_list, epoch, 160).to(device)
     """
-    from .._weights import _weights_from_counts
+    from ..losses._weights import weights_from_counts as _weights_from_counts
 
     counts = np.asarray(class_counts.detach().cpu() if isinstance(class_counts, torch.Tensor)
                         else class_counts, dtype=np.float64)
@@ -894,7 +895,7 @@ def acb_mse_loss(
     ----------
     The ``acb-mse`` package (PyPI 1.0.6, Adillwma/ACB-MSE).
     """
-    from .._regression import _acb_kernel
+    from ..losses.acb_mse import acb_kernel as _acb_kernel
 
     check_reduction(reduction)
     a, b = check_nonnegative("zero_weight", zero_weight), \

@@ -15,27 +15,31 @@ Cross-entropy is focal loss with ``gamma = 0``.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize
 
-from . import _fused
-from ._array import arange_like
-from ._base import Labels, Loss, apply_hessian_policy, check_hessian_option
-from ._device import asarray_on, to_numpy
+from .._core.checks import check_finite_scalar, check_n_classes
+from .._core.hessian import (
+    HessianPolicy,
+    apply_hessian_policy,
+    booster_scale,
+    check_hessian_option,
+)
+from .._core.labels import BINARY, MULTICLASS, MULTILABEL, Labels
+from .._core.namespace import arange_like, asarray_on, to_numpy
+from .._core.special import int_power, log1p, log_sigmoid_from, sigmoid_parts
+from .._objective.binding import CallContext
+from ..kernels import fused
+from ._contract import Loss
 from ._drw import DRW_START_ROUND_DOC, DRWMixin
-from ._special import int_power, log1p, log_sigmoid_from, sigmoid_parts
-from ._validation import BINARY, MULTICLASS, MULTILABEL, check_finite_scalar
-from ._weights import SCHEMES, class_counts, resolve_class_weight
+from ._init import sigmoid_constant, softmax_constant
+from ._weights import SCHEMES, ClassCounts, check_class_weight_values, resolve_class_weight
 
 __all__ = ["CrossEntropyLoss", "FocalLoss", "cross_entropy", "focal", "focal_branch",
-           "softmax_focal"]
-
-_EPS = float(np.finfo(np.float64).eps)
+           "sigmoid_kernel", "softmax_focal", "softmax_kernel"]
 
 
 # ----------------------------------------------------------------------------- math
@@ -178,7 +182,7 @@ def softmax_focal(
 
 
 # ------------------------------------------------------------------------- kernels
-def _sigmoid_kernel(
+def sigmoid_kernel(
     y: Any, w: Any, z: Any, xp: Any, *, gamma: float, c0: Any, c1: Any, hard: bool,
     mode: str, hessian: str,
 ) -> tuple[Any, ...]:
@@ -214,7 +218,7 @@ def _sigmoid_kernel(
     return grad, apply_hessian_policy(hess, None if exact_is_positive else sur, c, hessian, xp)
 
 
-def _softmax_kernel(
+def softmax_kernel(
     t: Any, w: Any, z: Any, xp: Any, *, gamma: float, factors: Any, mode: str,
     hessian: str, scale: float,
 ) -> tuple[Any, ...]:
@@ -259,6 +263,7 @@ def _check_class_weight(class_weight: Any) -> None:
     if cw.ndim == 0 or not np.all(np.isfinite(cw)) or np.any(cw < 0):
         raise ValueError("class_weight must be 'balanced', 'effective', a dict or an array "
                          "of finite non-negative weights")
+    check_class_weight_values(cw)
 
 
 class FocalLoss(DRWMixin, Loss):
@@ -267,6 +272,7 @@ class FocalLoss(DRWMixin, Loss):
     Binary (sigmoid link), multiclass (softmax) and multi-label (a sigmoid per
     column); see :func:`gbloss.focal`. ``drw_start_round`` defers the class
     weights to that boosting round (see :func:`gbloss.drw_callback`).
+    Fitted statistics: the class counts (:class:`gbloss.losses.ClassCounts`).
     """
 
     _name = "focal"
@@ -277,7 +283,7 @@ class FocalLoss(DRWMixin, Loss):
         alpha: float | ArrayLike | None = None,
         class_weight: str | Mapping | ArrayLike | None = None,
         n_classes: int | None = None,
-        hessian: str = "auto",
+        hessian: HessianPolicy = "auto",
         drw_start_round: int | None = None,
     ) -> None:
         self.gamma = gamma
@@ -292,26 +298,23 @@ class FocalLoss(DRWMixin, Loss):
         check_finite_scalar("gamma", self.gamma, low=0.0)
         _check_alpha(self.alpha)
         _check_class_weight(self.class_weight)
-        if self.n_classes is not None and (
-            isinstance(self.n_classes, bool) or not isinstance(self.n_classes, int | np.integer)
-            or self.n_classes < 2
-        ):
-            raise ValueError(f"n_classes must be an integer >= 2 or None, got {self.n_classes!r}")
+        check_n_classes(self.n_classes)
         check_hessian_option(self.hessian)
         self._check_drw()
 
-    # ---- statistics: per-class factors (class weight x alpha) of the training labels
-    def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> NDArray | None:
+    # ---- statistics: the class counts; class weights follow from them and the parameters
+    def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> ClassCounts:
+        return ClassCounts.of(labels, w)
+
+    def _class_weight(self, stats: ClassCounts, on: bool) -> NDArray | None:
+        """The resolved class weights (None: none), switched off before a DRW round."""
         class_weight = self.class_weight
         if class_weight is None and self.drw_start_round is not None:
             class_weight = "effective"  # deferred re-weighting switches these on
-        if class_weight is None:
+        if class_weight is None or not on:
             return None
-        counts = None
-        if isinstance(class_weight, str):
-            counts = class_counts(_to_numpy(labels.y), labels.n_classes, labels.task,
-                                  None if w is None else _to_numpy(w))
-        return resolve_class_weight(class_weight, labels.task, labels.n_classes, counts)
+        counts = stats.counts if isinstance(class_weight, str) else None
+        return resolve_class_weight(class_weight, stats.task, stats.n_classes, counts)
 
     def _factors(self, labels: Labels, class_weight: NDArray | None) -> tuple[Any, Any] | Any:
         """Per-class factors: ``(c0, c1)`` for sigmoid tasks, ``(k,)`` for multiclass."""
@@ -344,105 +347,76 @@ class FocalLoss(DRWMixin, Loss):
             c0, c1 = np.broadcast_to(c0, (width,)), np.broadcast_to(c1, (width,))
         return c0, c1
 
-    def _kernel(self, labels: Labels, stats: Any, mode: str, xp: Any, dtype: Any) -> Any:
-        factors = self._factors(labels, stats if self._drw_weights_on() else None)
+    def _kernel(self, labels: Labels, stats: ClassCounts, mode: str, xp: Any, dtype: Any,
+                context: CallContext) -> Any:
+        factors = self._factors(labels, self._class_weight(stats, self._drw_weights_on(context)))
         gamma = float(self.gamma)
         if labels.task == MULTICLASS:
             k = labels.n_classes
-            scale = {"xgboost": 2.0, "lightgbm": k / (k - 1)}.get(self.hessian, 1.0)
             f = None if factors is None else asarray_on(factors, labels.y, xp, dtype)
-            fused = mode in ("value", "grad_hess") and _fused.enabled(xp, dtype,
-                                                                      labels.y.shape[0] * k)
-            kernel = _fused.softmax_focal if fused else _softmax_kernel
+            use_fused = mode in ("value", "grad_hess") and fused.enabled(xp, dtype,
+                                                                         labels.y.shape[0] * k)
+            kernel = fused.softmax_focal if use_fused else softmax_kernel
             return functools.partial(kernel, gamma=gamma, factors=f, mode=mode,
-                                     hessian=self.hessian, scale=scale)
+                                     hessian=self.hessian, scale=booster_scale(self.hessian, k))
         c0, c1 = factors
         if np.ndim(c0) == 0:
             c0, c1 = float(c0), float(c1)
         else:
             c0, c1 = asarray_on(c0, labels.y, xp, dtype), asarray_on(c1, labels.y, xp, dtype)
-        fused = mode in ("value", "grad_hess") and _fused.enabled(xp, dtype, labels.y.size)
-        kernel = _fused.sigmoid_focal if fused else _sigmoid_kernel
+        use_fused = mode in ("value", "grad_hess") and fused.enabled(xp, dtype, labels.y.size)
+        kernel = fused.sigmoid_focal if use_fused else sigmoid_kernel
         return functools.partial(kernel, gamma=gamma, c0=c0, c1=c1, hard=labels.hard,
                                  mode=mode, hessian=self.hessian)
 
-    # ---- init score
-    def _init_constant(self, labels: Labels, w: Any, stats: Any) -> NDArray:
-        if not self._drw_weights_on():
-            stats = None  # training starts before the deferred class weights switch on
-        y = _to_numpy(labels.y).astype(np.float64)
-        w = None if w is None else _to_numpy(w).astype(np.float64)
+    # ---- init score: training starts before any deferred class weights switch on
+    def _init_constant(self, labels: Labels, w: Any, stats: ClassCounts) -> NDArray:
+        class_weight = self._class_weight(stats, on=self.drw_start_round is None)
+        y = to_numpy(labels.y).astype(np.float64)
+        w = None if w is None else to_numpy(w).astype(np.float64)
         if labels.task == MULTICLASS:
             counts = np.bincount(y.astype(np.intp), weights=w, minlength=labels.n_classes)
-            return self._init_softmax(labels, counts, stats)
+            return self._init_softmax(labels, counts, class_weight)
         ww = 1.0 if w is None else (w if y.ndim == 1 else w[:, None])
         pos, neg = np.sum(ww * y, axis=0), np.sum(ww * (1 - y), axis=0)
-        c0, c1 = self._factors(labels, stats)
+        c0, c1 = self._factors(labels, class_weight)
         if labels.task == BINARY:
-            return np.asarray(self._init_sigmoid(pos, neg, c0, c1))
+            return np.asarray(self._init_sigmoid(float(pos), float(neg), float(c0), float(c1)))
         c0, c1 = np.broadcast_to(c0, pos.shape), np.broadcast_to(c1, pos.shape)
         return np.array([self._init_sigmoid(pos[j], neg[j], c0[j], c1[j])
                          for j in range(pos.shape[0])])
 
     def _init_sigmoid(self, pos: float, neg: float, c0: float, c1: float) -> float:
-        """argmin_z c1 pos f(z) + c0 neg f(-z); a missing class gives p = 1 - eps (or eps)."""
+        """argmin_z c1 pos f(z) + c0 neg f(-z)."""
         a, b = c1 * pos, c0 * neg
-        if a <= 0 or b <= 0:
-            if a <= 0 and b <= 0:
-                return 0.0
-            return math.log((1 - _EPS) / _EPS) * (1.0 if a > 0 else -1.0)
-        if self.gamma == 0:
-            return math.log(a) - math.log(b)
+        gamma = float(self.gamma)
 
         def slope(z: float) -> float:
-            d_pos = focal_branch(np.array([z]), float(self.gamma), np, "grad_hess")[0][0]
-            d_neg = focal_branch(np.array([-z]), float(self.gamma), np, "grad_hess")[0][0]
+            d_pos = focal_branch(np.array([z]), gamma, np, "grad_hess")[0][0]
+            d_neg = focal_branch(np.array([-z]), gamma, np, "grad_hess")[0][0]
             return a * d_pos - b * d_neg
 
-        lo, hi = -1.0, 1.0
-        while slope(lo) > 0 and lo > -800:
-            lo *= 2
-        while slope(hi) < 0 and hi < 800:
-            hi *= 2
-        return float(optimize.brentq(slope, lo, hi, xtol=1e-14, rtol=4 * _EPS))
+        return sigmoid_constant(a, b, None if gamma == 0 else slope)
 
-    def _init_softmax(self, labels: Labels, counts: NDArray, stats: Any) -> NDArray:
+    def _init_softmax(self, labels: Labels, counts: NDArray,
+                      class_weight: NDArray | None) -> NDArray:
         """Centred argmin over constant margins; absent classes get probability eps."""
-        factors = self._factors(labels, stats)
-        k = labels.n_classes
+        factors = self._factors(labels, class_weight)
         weight = counts * (1.0 if factors is None else factors)
-        present = weight > 0
-        raw = np.zeros(k)
-        if not np.any(present):
-            return raw
-        idx = np.flatnonzero(present)
-        logw = np.log(weight[idx] / weight[idx].sum())
-        if self.gamma == 0 or idx.size == 1:
-            sub = logw
-        else:
-            sub_factors = None if factors is None else factors[idx]
+        gamma = float(self.gamma)
+
+        def objective(idx: NDArray) -> Any:
             rows = np.arange(idx.size, dtype=np.int32)
 
-            def objective(c: NDArray) -> tuple[float, NDArray]:
+            def fun(c: NDArray) -> tuple[float, NDArray]:
                 zz = np.broadcast_to(c, (idx.size, idx.size))
-                (val,) = softmax_focal(rows, zz, float(self.gamma), np, "value")
-                g = softmax_focal(rows, zz, float(self.gamma), np, "grad_hess")[0]
-                cw = counts[idx] * (1.0 if sub_factors is None else sub_factors)
-                return float(cw @ val), cw @ g
+                (val,) = softmax_focal(rows, zz, gamma, np, "value")
+                g = softmax_focal(rows, zz, gamma, np, "grad_hess")[0]
+                return float(weight[idx] @ val), weight[idx] @ g
 
-            res = optimize.minimize(objective, logw, jac=True, method="BFGS",
-                                    options={"gtol": 1e-12 * max(1.0, weight.sum()),
-                                             "maxiter": 500})
-            sub = res.x
-        sub = sub - np.logaddexp.reduce(sub)  # log-probabilities of the present classes
-        raw[:] = math.log(_EPS)
-        raw[idx] = sub
-        return raw - raw.mean()
+            return fun
 
-
-def _to_numpy(a: Any) -> NDArray:
-    """A host numpy array of ``a`` (numpy, cupy, torch, array-api-strict on any device)."""
-    return to_numpy(a)
+        return softmax_constant(weight, None if gamma == 0 else objective)
 
 
 class CrossEntropyLoss(FocalLoss):
@@ -454,7 +428,7 @@ class CrossEntropyLoss(FocalLoss):
         self,
         class_weight: str | Mapping | ArrayLike | None = None,
         n_classes: int | None = None,
-        hessian: str = "auto",
+        hessian: HessianPolicy = "auto",
         drw_start_round: int | None = None,
     ) -> None:
         self.class_weight = class_weight
@@ -471,7 +445,7 @@ class CrossEntropyLoss(FocalLoss):
 def cross_entropy(
     class_weight: str | Mapping | ArrayLike | None = None,
     n_classes: int | None = None,
-    hessian: str = "auto",
+    hessian: HessianPolicy = "auto",
     drw_start_round: int | None = None,
 ) -> CrossEntropyLoss:
     r"""Class-weighted cross-entropy.
@@ -525,7 +499,7 @@ def focal(
     alpha: float | ArrayLike | None = None,
     class_weight: str | Mapping | ArrayLike | None = None,
     n_classes: int | None = None,
-    hessian: str = "auto",
+    hessian: HessianPolicy = "auto",
     drw_start_round: int | None = None,
 ) -> FocalLoss:
     r"""Focal loss (Lin et al. 2017) as an XGBoost / LightGBM objective.

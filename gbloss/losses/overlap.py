@@ -13,123 +13,32 @@ the size of a row-separable loss's and ``learning_rate`` keeps its meaning.
 
 from __future__ import annotations
 
-import math
-import sys
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from ._array import is_numpy
-from ._base import (
-    HESSIAN_FLOOR,
-    NOT_GIVEN,
-    Labels,
-    Loss,
-    LossMetric,
-    _booster_of,
-)
-from ._device import asarray_on, to_numpy
-from ._special import log_sigmoid_pair, sigmoid_pair
-from ._validation import BINARY, check_finite_scalar, check_option
+from .._core.checks import check_finite_scalar
+from .._core.groups import Segments, group_pointer
+from .._core.hessian import HESSIAN_FLOOR, check_hessian_option
+from .._core.labels import BINARY, Labels
+from .._core.namespace import to_numpy
+from .._core.special import log_sigmoid_pair, sigmoid_pair
+from .._objective.binding import CallContext
+from ._contract import Loss
+from ._init import sigmoid_constant
 
-__all__ = ["DiceLoss", "PELoss", "dice", "pel"]
+__all__ = ["DiceLoss", "PELoss", "dice", "dice_kernel", "pel", "pel_kernel"]
 
-_EPS = float(np.finfo(np.float64).eps)
-HESSIAN_OPTIONS = ("auto", "exact")
+OverlapHessian = Literal["auto", "exact"]
+HESSIAN_OPTIONS: tuple[OverlapHessian, ...] = ("auto", "exact")
+Surrogate = Literal["abs_grad", "logistic"]
 #: Surrogate curvatures compared in benchmarks/results/segmentation.md (each loss's
 #: ``_surrogate`` names the one its ``hessian="auto"`` uses where the exact diagonal is
 #: below HESSIAN_FLOOR times the row weight):
 #: ``"abs_grad"``: ``|grad_i|`` (per channel); ``"logistic"``: ``m_g w_i p_i (1 - p_i)``
 #: with ``m_g`` the group's mean of ``|k dL/dp_i|`` per unit weight.
-SURROGATES = ("abs_grad", "logistic")
-
-
-# ------------------------------------------------------------------------ groups
-def group_pointer(group: Any, n_rows: int) -> NDArray[np.int64] | None:
-    """Row offsets ``[0, n_1, n_1 + n_2, ..., n]`` of groups given by their sizes.
-
-    ``group``: None (one group: the whole data set) or the group sizes
-    (LightGBM ``group`` / XGBoost ``group``), which must be positive integers
-    adding up to ``n_rows``.
-    """
-    if group is None:
-        return None
-    sizes = np.asarray(group)
-    if sizes.ndim != 1 or sizes.size == 0:
-        raise ValueError(f"group must be a 1-D array of group sizes, got shape {sizes.shape}")
-    if not np.issubdtype(sizes.dtype, np.number) or np.any(~np.isfinite(sizes)) \
-            or np.any(sizes != np.round(sizes)) or np.any(sizes < 1):
-        raise ValueError("group sizes must be positive integers")
-    sizes = sizes.astype(np.int64)
-    total = int(sizes.sum())
-    if total != n_rows:
-        raise ValueError(f"group sizes add up to {total} rows but the data have {n_rows} rows")
-    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-
-
-def _booster_group(b: Any) -> NDArray | None:
-    """Group sizes of an XGBoost DMatrix (``qid`` / ``group``) or a LightGBM Dataset."""
-    booster = _booster_of(b)
-    if booster == "xgboost":
-        ptr = np.asarray(b.get_uint_info("group_ptr"))
-        return np.diff(ptr.astype(np.int64)) if ptr.size >= 2 else None
-    if booster == "lightgbm":
-        sizes = b.get_group()
-        return None if sizes is None else np.asarray(sizes)
-    return None
-
-
-class _Segments:
-    """Per-group sums and per-row gathers for contiguous groups (array-API ops only)."""
-
-    def __init__(self, ptr: NDArray | None, ref: Any, xp: Any) -> None:
-        self.xp = xp
-        self.ptr = ptr
-        if ptr is None:
-            self.n_groups = 1
-            return
-        sizes = np.diff(ptr)
-        self.n_groups = int(sizes.size)
-        gid = np.repeat(np.arange(self.n_groups, dtype=np.int64), sizes)
-        if is_numpy(xp):
-            self.lo, self.hi, self.gid = ptr[:-1], ptr[1:], gid
-        else:
-            from array_api_compat import device
-
-            dev = device(ref)
-            self.lo = xp.asarray(ptr[:-1], device=dev)
-            self.hi = xp.asarray(ptr[1:], device=dev)
-            self.gid = xp.asarray(gid, device=dev)
-
-    def sum(self, x: Any) -> Any:
-        """Float64 sums of ``x`` over each group: shape ``(n_groups,)``."""
-        xp = self.xp
-        x = xp.astype(x, xp.float64)
-        if self.ptr is None:
-            return xp.reshape(xp.sum(x), (1,))
-        cumulative_sum = getattr(xp, "cumulative_sum", None)
-        if cumulative_sum is not None:
-            cs = cumulative_sum(x, include_initial=True)
-        else:  # numpy < 2.1
-            cs = xp.concat([asarray_on([0.0], x, xp, x.dtype), xp.cumsum(x)])
-        return xp.take(cs, self.hi) - xp.take(cs, self.lo)
-
-    def total(self, x: Any) -> Any:
-        """Float64 sum of ``x`` over all rows (all workers' rows in gbloss.dask)."""
-        xp = self.xp
-        return xp.sum(xp.astype(x, xp.float64))
-
-    def mean(self, v: Any) -> Any:
-        """Mean over the groups of a per-group vector (all workers' groups in gbloss.dask)."""
-        return self.xp.mean(v)
-
-    def rows(self, v: Any, dtype: Any) -> Any:
-        """A per-group float64 vector gathered to the rows, cast to ``dtype``."""
-        xp = self.xp
-        if self.ptr is not None:
-            v = xp.take(v, self.gid)
-        return xp.astype(v, dtype)
+SURROGATES: tuple[Surrogate, ...] = ("abs_grad", "logistic")
 
 
 # ----------------------------------------------------------------------------- math
@@ -138,7 +47,10 @@ def _finish(grad: Any, exact: Any, abs_grad: Any, pq_w: Any, floor_w: Any, hessi
     """Apply the Hessian policy of the overlap losses.
 
     ``"auto"``: the exact diagonal where it is at least ``HESSIAN_FLOOR`` times
-    the row weight, else the surrogate (floored at that value).
+    the row weight, else the surrogate (floored at that value). The kernels
+    also take ``"surrogate"``, the surrogate on every row, which the Hessian
+    study of ``examples/segmentation_demo.py`` compares; the losses offer
+    ``"auto"`` and ``"exact"``.
     """
     if hessian == "exact":
         return grad, exact
@@ -158,7 +70,7 @@ def _as_float64(y: Any, w: Any, z: Any, xp: Any) -> tuple[Any, Any, Any]:
     return xp.astype(y, xp.float64), w, z
 
 
-def dice_kernel(y: Any, w: Any, z: Any, xp: Any, *, smooth: float, seg: _Segments, mode: str,
+def dice_kernel(y: Any, w: Any, z: Any, xp: Any, *, smooth: float, seg: Segments, mode: str,
                 hessian: str, surrogate: str = "logistic") -> tuple[Any, ...]:
     r"""Soft Dice loss of groups under a sigmoid link, and its derivatives.
 
@@ -205,7 +117,7 @@ def dice_kernel(y: Any, w: Any, z: Any, xp: Any, *, smooth: float, seg: _Segment
     return xp.astype(grad, dtype), xp.astype(hess, dtype)
 
 
-def pel_kernel(y: Any, w: Any, z: Any, xp: Any, *, alpha: float, power: float, seg: _Segments,
+def pel_kernel(y: Any, w: Any, z: Any, xp: Any, *, alpha: float, power: float, seg: Segments,
                mode: str, hessian: str, surrogate: str = "abs_grad") -> tuple[Any, ...]:
     r"""PointWise Exponential Loss of groups under a sigmoid link, and its derivatives.
 
@@ -277,41 +189,34 @@ def pel_kernel(y: Any, w: Any, z: Any, xp: Any, *, alpha: float, power: float, s
 
 
 # -------------------------------------------------------------------------- losses
-def segments_for(ptr: NDArray | None, ref: Any, xp: Any) -> _Segments:
-    """Group sums: local, or across the workers of a distributed XGBoost (gbloss.dask)."""
-    if "xgboost" in sys.modules:
-        from .dask import segments_for as distributed_segments
-
-        return distributed_segments(ptr, ref, xp)
-    return _Segments(ptr, ref, xp)
-
-
 class _OverlapLoss(Loss):
-    """Binary per-item losses over sums: whole data set or per group."""
+    """Binary per-item losses over sums: whole data set or per group.
+
+    The groups come with the call: the booster's (XGBoost ``qid`` / ``group``,
+    LightGBM ``group``) or ``group=`` of :meth:`gradient_hessian` and
+    :meth:`loss`. Inside a distributed XGBoost training the sums are
+    all-reduced across the workers.
+    """
 
     _tasks = (BINARY,)
     link = "logit"
     row_separable = False
     _kernel_fn: ClassVar[Any] = None
     #: The surrogate of ``hessian="auto"`` (one of SURROGATES), chosen by measurement.
-    _surrogate: ClassVar[str] = "abs_grad"
-
-    def _check_hessian(self) -> None:
-        if self.hessian != "surrogate":  # "surrogate": measurement only, undocumented
-            check_option("hessian", self.hessian, HESSIAN_OPTIONS)
+    _surrogate: ClassVar[Surrogate] = "abs_grad"
 
     def _kernel_params(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _kernel(self, labels: Labels, stats: Any, mode: str, xp: Any, dtype: Any) -> Any:
-        ptr = self.__dict__.get("_group_ptr")
+    def _kernel(self, labels: Labels, stats: Any, mode: str, xp: Any, dtype: Any,
+                context: CallContext) -> Any:
         fn = type(self)._kernel_fn
+        params = {"mode": mode, "hessian": self.hessian, "surrogate": type(self)._surrogate,
+                  **self._kernel_params()}
 
         def kernel(y: Any, w: Any, z: Any, xp: Any) -> tuple[Any, ...]:
-            seg = segments_for(ptr, z, xp)  # all-reduced inside distributed XGBoost
-            return fn(y, w, z, xp, seg=seg, mode=mode, hessian=self.hessian,
-                      surrogate=type(self)._surrogate,
-                      **self._kernel_params())
+            return fn(y, w, z, xp, seg=Segments(context.group_ptr, z, xp, context.reduce),
+                      **params)
 
         return kernel
 
@@ -323,23 +228,7 @@ class _OverlapLoss(Loss):
         """
         y = to_numpy(labels.y, np.float64)
         ww = np.ones_like(y) if w is None else to_numpy(w, np.float64)
-        pos, neg = float(np.sum(ww * y)), float(np.sum(ww * (1 - y)))
-        if pos <= 0 or neg <= 0:
-            if pos <= 0 and neg <= 0:
-                return 0.0
-            return math.log((1 - _EPS) / _EPS) * (1.0 if pos > 0 else -1.0)
-        return math.log(pos) - math.log(neg)
-
-    # ---- groups
-    def _with_groups(self, group: Any, n_rows: int) -> _OverlapLoss:
-        ptr = group_pointer(group, n_rows)
-        if ptr is None:
-            return self
-        self._cache  # noqa: B018 - create the shared label cache before copying the dict
-        view = object.__new__(type(self))
-        view.__dict__.update(self.__dict__)
-        view.__dict__["_group_ptr"] = ptr
-        return view
+        return sigmoid_constant(float(np.sum(ww * y)), float(np.sum(ww * (1 - y))))
 
     def gradient_hessian(self, y_true: ArrayLike, raw_prediction: ArrayLike,
                          sample_weight: ArrayLike | None = None, *, group: ArrayLike | None = None,
@@ -349,40 +238,15 @@ class _OverlapLoss(Loss):
         See :meth:`gbloss.Loss.gradient_hessian`. Without ``group`` the whole
         data set is one group.
         """
-        view = self._with_groups(group, _n_rows(raw_prediction))
-        return view._gradient_hessian(y_true, raw_prediction, sample_weight, n_threads=n_threads)
+        context = CallContext(group_ptr=group_pointer(group, _n_rows(raw_prediction)))
+        return self._direct("grad_hess", y_true, raw_prediction, sample_weight, context,
+                            n_threads=n_threads)
 
     def loss(self, y_true: ArrayLike, raw_prediction: ArrayLike,
              sample_weight: ArrayLike | None = None, *, group: ArrayLike | None = None) -> float:
         """The loss ``L``: the mean over groups (one group without ``group``)."""
-        view = self._with_groups(group, _n_rows(raw_prediction))
-        return view._loss(y_true, raw_prediction, sample_weight, training=False)
-
-    def __call__(self, a: Any, b: Any, sample_weight: Any = None, group: Any = NOT_GIVEN
-                 ) -> tuple[Any, Any]:
-        sizes = _booster_group(b)
-        if sizes is None and group is not NOT_GIVEN:
-            sizes = group  # LightGBM scikit-learn API: obj(y_true, y_pred, weight, group)
-        view = self._with_groups(sizes, _n_rows(a))
-        return Loss.__call__(view, a, b, sample_weight, group)
-
-    @property
-    def metric(self) -> LossMetric:
-        """The loss as an evaluation metric (per group when the data set has groups)."""
-        return _GroupedLossMetric(self)
-
-
-class _GroupedLossMetric(LossMetric):
-    """LossMetric that reads the evaluation set's groups."""
-
-    def __call__(self, a: Any, b: Any, sample_weight: Any = None, group: Any = NOT_GIVEN) -> Any:
-        sizes = _booster_group(b)
-        if sizes is None and group is not NOT_GIVEN:
-            sizes = group
-        view = self.loss._with_groups(sizes, _n_rows(a))
-        inner = LossMetric(view)
-        inner.__name__ = self.__name__
-        return inner(a, b, sample_weight, group)
+        context = CallContext(group_ptr=group_pointer(group, _n_rows(raw_prediction)))
+        return self._direct("value", y_true, raw_prediction, sample_weight, context)
 
 
 def _n_rows(raw: Any) -> int:
@@ -397,14 +261,14 @@ class DiceLoss(_OverlapLoss):
     _kernel_fn = staticmethod(dice_kernel)
     _surrogate = "logistic"
 
-    def __init__(self, smooth: float = 1.0, hessian: str = "auto") -> None:
+    def __init__(self, smooth: float = 1.0, hessian: OverlapHessian = "auto") -> None:
         self.smooth = smooth
         self.hessian = hessian
         self._validate_params()
 
     def _validate_params(self) -> None:
         check_finite_scalar("smooth", self.smooth, low=0.0)
-        self._check_hessian()
+        check_hessian_option(self.hessian, HESSIAN_OPTIONS)
 
     def _kernel_params(self) -> dict[str, Any]:
         return {"smooth": float(self.smooth)}
@@ -417,7 +281,8 @@ class PELoss(_OverlapLoss):
     _kernel_fn = staticmethod(pel_kernel)
     _surrogate = "abs_grad"
 
-    def __init__(self, alpha: float = 20.0, power: float = 3.0, hessian: str = "auto") -> None:
+    def __init__(self, alpha: float = 20.0, power: float = 3.0,
+                 hessian: OverlapHessian = "auto") -> None:
         self.alpha = alpha
         self.power = power
         self.hessian = hessian
@@ -426,7 +291,7 @@ class PELoss(_OverlapLoss):
     def _validate_params(self) -> None:
         check_finite_scalar("alpha", self.alpha, low=0.0, low_inclusive=False)
         check_finite_scalar("power", self.power, low=0.0, low_inclusive=False)
-        self._check_hessian()
+        check_hessian_option(self.hessian, HESSIAN_OPTIONS)
 
     def _kernel_params(self) -> dict[str, Any]:
         return {"alpha": float(self.alpha), "power": float(self.power)}
@@ -444,11 +309,11 @@ _HESSIAN_DOC = r"""
 """
 
 
-def dice(smooth: float = 1.0, hessian: str = "auto") -> DiceLoss:
+def dice(smooth: float = 1.0, hessian: OverlapHessian = "auto") -> DiceLoss:
     return DiceLoss(smooth=smooth, hessian=hessian)
 
 
-def pel(alpha: float = 20.0, power: float = 3.0, hessian: str = "auto") -> PELoss:
+def pel(alpha: float = 20.0, power: float = 3.0, hessian: OverlapHessian = "auto") -> PELoss:
     return PELoss(alpha=alpha, power=power, hessian=hessian)
 
 

@@ -8,16 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from ._array import is_numpy
+from .namespace import is_numpy
 
 __all__ = [
+    "check_finite_array",
     "check_finite_scalar",
+    "check_n_classes",
     "check_option",
     "check_sample_weight",
-    "infer_task",
 ]
-
-BINARY, MULTICLASS, MULTILABEL, REGRESSION = "binary", "multiclass", "multilabel", "regression"
 
 
 def check_option(name: str, value: Any, options: Collection[str]) -> str:
@@ -42,6 +41,15 @@ def check_finite_scalar(
     if high is not None and value > high:
         raise ValueError(f"{name} must be <= {high}, got {value!r}")
     return float(value)
+
+
+def check_n_classes(n_classes: Any) -> None:
+    """``None`` or an integer >= 2."""
+    if n_classes is not None and (
+        isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer)
+        or n_classes < 2
+    ):
+        raise ValueError(f"n_classes must be an integer >= 2 or None, got {n_classes!r}")
 
 
 def _any(xp: Any, mask: Any) -> bool:
@@ -81,32 +89,36 @@ def check_sample_weight(sample_weight: Any, n_rows: int, xp: Any, dtype: Any) ->
     return w
 
 
-def infer_task(y_shape: tuple[int, ...], raw_shape: tuple[int, ...]) -> str:
-    """Classification task implied by the shapes of the labels and the margins.
+def as_margins(raw_prediction: Any, xp: Any, *, finite: bool = True) -> Any:
+    """``raw_prediction`` as a real floating array of ``xp``, checked.
 
-    1-D margins with 1-D labels: binary. ``(n, k)`` margins with 1-D labels:
-    multiclass (``k >= 2``; ``(n, 1)`` is treated as binary). ``(n, k)`` margins
-    with ``(n, k)`` labels: multi-label.
+    Integers and booleans become float64; float16 (and bfloat16) margins are
+    computed in float32, whose range the losses' formulas need. Complex,
+    string and object arrays are refused. With ``finite`` (the default) NaN
+    and infinite margins are refused too.
     """
-    if len(raw_shape) not in (1, 2) or len(y_shape) not in (1, 2):
-        raise ValueError(
-            f"raw_prediction must be 1-D or 2-D and y_true 1-D or 2-D; got shapes "
-            f"{raw_shape} and {y_shape}"
-        )
-    if raw_shape[0] != y_shape[0]:
-        raise ValueError(
-            f"raw_prediction has {raw_shape[0]} rows but y_true has {y_shape[0]}: "
-            f"shapes {raw_shape} and {y_shape} do not fit"
-        )
-    if len(raw_shape) == 1:
-        if len(y_shape) != 1:
-            raise ValueError(f"1-D raw_prediction {raw_shape} needs 1-D y_true, got {y_shape}")
-        return BINARY
-    if len(y_shape) == 1:
-        return BINARY if raw_shape[1] == 1 else MULTICLASS
-    if y_shape != raw_shape:
-        raise ValueError(
-            f"multi-label y_true must have the shape of raw_prediction; got {y_shape} and "
-            f"{raw_shape}"
-        )
-    return MULTILABEL
+    if is_numpy(xp):
+        try:
+            raw = np.asarray(raw_prediction)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"raw_prediction cannot be read as a numeric array: {exc}") from None
+        if raw.dtype.kind not in "biuf":
+            raise TypeError(f"raw_prediction has dtype {raw.dtype}; margins must be real numbers")
+    else:
+        raw = xp.asarray(raw_prediction)
+        if xp.isdtype(raw.dtype, "complex floating"):
+            raise TypeError(f"raw_prediction has dtype {raw.dtype}; margins must be real numbers")
+    if not xp.isdtype(raw.dtype, "real floating"):
+        raw = xp.astype(raw, xp.float64)
+    elif _itemsize(raw.dtype) < 4:
+        raw = xp.astype(raw, xp.float32)
+    if finite:
+        check_finite_array("raw_prediction", raw, xp)
+    return raw
+
+
+def _itemsize(dtype: Any) -> int:
+    size = getattr(dtype, "itemsize", None)  # numpy, cupy and torch dtypes
+    if size is None:  # array-api-strict's
+        size = np.dtype(str(dtype).split(".")[-1]).itemsize
+    return int(size)

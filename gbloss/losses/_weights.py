@@ -1,18 +1,43 @@
-"""Per-class weights for imbalanced data."""
+"""Per-class weights for imbalanced data, and the class counts they come from."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import check_finite_scalar, check_option
+from .._core.checks import check_finite_scalar, check_option
+from .._core.labels import Labels, Task
+from .._core.namespace import to_numpy
 
-__all__ = ["class_counts", "class_weights", "resolve_class_weight"]
+__all__ = ["ClassCounts", "class_counts", "class_weights", "resolve_class_weight",
+           "weights_from_counts"]
 
 SCHEMES = ("balanced", "effective")
+
+
+@dataclass(frozen=True)
+class ClassCounts:
+    """Fitted statistics of a classification loss: the (weighted) class counts.
+
+    ``counts``: ``(2,)`` ``[n_0, n_1]`` for binary labels, ``(k,)`` for
+    multiclass, ``(k, 2)`` for multi-label (``[n_neg, n_pos]`` per column).
+    Class weights, LDAM margins and the like are derived from them with the
+    loss's current parameters.
+    """
+
+    task: Task
+    n_classes: int
+    counts: NDArray[np.float64]
+
+    @classmethod
+    def of(cls, labels: Labels, w: Any) -> ClassCounts:
+        counts = class_counts(to_numpy(labels.y), labels.n_classes, labels.task,
+                              None if w is None else to_numpy(w))
+        return cls(labels.task, labels.n_classes, counts)
 
 
 def class_counts(y: NDArray, n_classes: int | None, task: str, w: NDArray | None) -> NDArray:
@@ -30,7 +55,7 @@ def class_counts(y: NDArray, n_classes: int | None, task: str, w: NDArray | None
     return np.stack([n0, n1], axis=-1)
 
 
-def _weights_from_counts(counts: NDArray, scheme: str, beta: float) -> NDArray:
+def weights_from_counts(counts: NDArray, scheme: str, beta: float) -> NDArray:
     """Weights along the last axis of ``counts`` with mean 1 over the rows they weight."""
     counts = np.asarray(counts, dtype=np.float64)
     present = counts > 0
@@ -122,7 +147,7 @@ def class_weights(
         if np.any((y < 0) | (y != np.round(y))):
             raise ValueError("multiclass labels must be non-negative integers")
         task, k = "multiclass", int(np.max(y)) + 1
-    return _weights_from_counts(class_counts(y, k, task, w), scheme, beta)
+    return weights_from_counts(class_counts(y, k, task, w), scheme, beta)
 
 
 def resolve_class_weight(
@@ -140,7 +165,7 @@ def resolve_class_weight(
         return None
     if isinstance(class_weight, str):
         assert counts is not None
-        return _weights_from_counts(counts, class_weight, beta)
+        return weights_from_counts(counts, class_weight, beta)
     expected = (2,) if task == "binary" else (n_classes,) if task == "multiclass" else None
     if isinstance(class_weight, Mapping):
         size = 2 if task in ("binary", "multilabel") else n_classes
@@ -161,6 +186,15 @@ def resolve_class_weight(
             )
     elif cw.shape != expected:
         raise ValueError(f"class_weight must have shape {expected}, got {cw.shape}")
+    check_class_weight_values(cw)
+    return cw
+
+
+def check_class_weight_values(cw: Any) -> None:
+    """Explicit class weights: finite, non-negative, not all 0."""
+    cw = np.asarray(cw, dtype=np.float64)
     if not np.all(np.isfinite(cw)) or np.any(cw < 0):
         raise ValueError("class_weight must be finite and non-negative")
-    return cw
+    if cw.size and not np.any(cw > 0):
+        raise ValueError("class_weight is 0 for every class: the loss (and every gradient) "
+                         "would be 0")

@@ -2,9 +2,9 @@
 
 Why a second evaluation of the same math
 ----------------------------------------
-The reference math (:func:`gbloss._classification.focal_branch` and
-:func:`gbloss._classification.softmax_focal`, run by
-:func:`gbloss._array.run_blocked`) is a chain of about 35 numpy passes per
+The reference math (:func:`gbloss.losses.focal.focal_branch` and
+:func:`gbloss.losses.focal.softmax_focal`, run by
+:func:`gbloss._core.executor.run_blocked`) is a chain of about 35 numpy passes per
 element. For the objective XGBoost calls on every round that cost 2-4x the
 built-in objective. Here the same formulas are evaluated element by element
 (sigmoid tasks) or row by row (softmax) in one numba loop that LLVM
@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from ._array import run_row_ranges
+from .._core.executor import run_row_ranges
 
 __all__ = ["HAVE_NUMBA", "MIN_ELEMENTS", "enabled", "sigmoid_focal", "softmax_focal"]
 
@@ -52,7 +52,7 @@ __all__ = ["HAVE_NUMBA", "MIN_ELEMENTS", "enabled", "sigmoid_focal", "softmax_fo
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 _HESSIAN_CODES = {"exact": 0, "auto": 1, "xgboost": 2, "lightgbm": 3}
-_MODES = ("value", "grad_hess", "value_grad")  # the codes of gbloss._fused_numba
+_MODES = ("value", "grad_hess", "value_grad")  # the codes of gbloss.kernels._numba
 
 #: Smallest input (elements) that the fused kernels serve. Below it, the
 #: reference path's few milliseconds cost less than numba's compilation of a
@@ -81,7 +81,7 @@ def sigmoid_focal(
     y: Any, w: Any, z: Any, xp: Any, *, gamma: float, c0: Any, c1: Any, hard: bool,
     mode: str, hessian: str, n_threads: int = 1,
 ) -> tuple[Any, ...]:
-    """Fused evaluation of :func:`gbloss._classification._sigmoid_kernel` (same arguments).
+    """Fused evaluation of :func:`gbloss.losses.focal._sigmoid_kernel` (same arguments).
 
     ``z`` and ``y``: (n,) binary or (n, k) multi-label; ``w``: (n,) or None;
     ``c0``, ``c1``: the negative and positive class factors, scalars or (k,).
@@ -89,7 +89,7 @@ def sigmoid_focal(
     shaped like ``z`` for ``mode="grad_hess"``, and the unweighted
     ``(value, grad)`` of each element for ``mode="value_grad"``. The rows are
     split into ``n_threads`` contiguous ranges written in place (see
-    :func:`gbloss._array.run_row_ranges`).
+    :func:`gbloss._core.executor.run_row_ranges`).
     """
     dtype = z.dtype
     k = 1 if z.ndim == 1 else z.shape[1]
@@ -97,7 +97,7 @@ def sigmoid_focal(
     y = np.asarray(y, dtype=dtype)
     gamma = float(gamma)
     int_gamma = _integer_gamma(gamma)
-    from ._fused_numba import VALUE, kernel  # numba is imported on first use
+    from ._numba import VALUE, kernel  # numba is imported on first use
 
     code = _MODES.index(mode)
     if code == VALUE:
@@ -120,7 +120,7 @@ def softmax_focal(
     t: Any, w: Any, z: Any, xp: Any, *, gamma: float, factors: Any, mode: str, hessian: str,
     scale: float, n_threads: int = 1,
 ) -> tuple[Any, ...]:
-    """Fused evaluation of :func:`gbloss._classification._softmax_kernel` (same arguments).
+    """Fused evaluation of :func:`gbloss.losses.focal._softmax_kernel` (same arguments).
 
     ``t``: (n,) class indices; ``z``: (n, k) margins; ``w``: (n,) or None;
     ``factors``: (k,) per-class factors or None. Returns ``(value,)`` of shape
@@ -128,7 +128,7 @@ def softmax_focal(
     ``mode="grad_hess"``, and ``(value, grad)`` for ``mode="value_grad"``, where
     the sample weights ``w`` also scale the value.
     """
-    from ._fused_numba import VALUE, VALUE_GRAD, softmax_kernel  # numba: on first use
+    from ._numba import VALUE, VALUE_GRAD, softmax_kernel  # numba: on first use
 
     dtype = z.dtype
     n, k = z.shape
@@ -157,6 +157,6 @@ def softmax_focal(
     return (out1.reshape(-1),) if code == VALUE else (out1, out2)
 
 
-#: Marks the kernels that split their rows over threads themselves (see gbloss._array.run_blocked).
+#: Marks the kernels that split their rows over threads themselves (see gbloss._core.executor.run_blocked).
 sigmoid_focal.splits_rows = True  # type: ignore[attr-defined]
 softmax_focal.splits_rows = True  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@
 LDAM subtracts a per-class margin ``m_j = max_margin (n_min / n_j)^(1/4)`` from
 the true class's margin and applies cross-entropy to ``scale`` times the
 margins; LMF adds focal loss on the plain margins. The math is that of
-:mod:`gbloss._classification`: :func:`softmax_focal` (multiclass) and
+:mod:`gbloss.losses.focal`: :func:`softmax_focal` (multiclass) and
 :func:`focal_branch` (binary, sigmoid link) evaluated at shifted and scaled
 margins, with the chain rule applied here.
 """
@@ -11,34 +11,30 @@ margins, with the chain rule applied here.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize
 
-from ._array import arange_like
-from ._base import Labels, Loss, apply_hessian_policy, check_hessian_option
-from ._classification import (
-    FocalLoss,
-    _check_alpha,
-    _check_class_weight,
-    _to_numpy,
-    focal_branch,
-    softmax_focal,
+from .._core.checks import check_finite_scalar, check_n_classes
+from .._core.hessian import (
+    HessianPolicy,
+    apply_hessian_policy,
+    booster_scale,
+    check_hessian_option,
 )
-from ._device import asarray_on
+from .._core.labels import BINARY, MULTICLASS, Labels
+from .._core.namespace import arange_like, asarray_on, to_numpy
+from .._objective.binding import CallContext
+from ._contract import Loss
 from ._drw import DRW_START_ROUND_DOC, DRWMixin
-from ._validation import BINARY, MULTICLASS, check_finite_scalar
-from ._weights import class_counts as _class_counts
-from ._weights import resolve_class_weight
+from ._init import sigmoid_constant, softmax_constant
+from ._weights import ClassCounts, resolve_class_weight
+from .focal import FocalLoss, _check_alpha, _check_class_weight, focal_branch, softmax_focal
 
-__all__ = ["LDAMLoss", "LMFLoss", "ldam", "lmf"]
-
-_EPS = float(np.finfo(np.float64).eps)
+__all__ = ["LDAMLoss", "LMFLoss", "check_class_counts", "ldam", "ldam_margins", "lmf",
+           "lmf_sigmoid_kernel", "lmf_softmax_kernel"]
 
 #: Default ``scale`` for boosting, chosen by measurement (benchmarks/results/longtail.md):
 #: the paper's 30 is meant for cosine-normalised network logits in [-1, 1].
@@ -62,7 +58,7 @@ def ldam_margins(counts: NDArray, max_margin: float) -> NDArray:
     return float(max_margin) * ratio ** 0.25
 
 
-def _lmf_softmax_kernel(
+def lmf_softmax_kernel(
     t: Any, w: Any, z: Any, xp: Any, *, gamma: float, focal_weight: float,
     ldam_weight: float, focal_factors: Any, ldam_factors: Any, margins: Any, scale: float,
     mode: str, hessian: str, hscale: float,
@@ -107,7 +103,7 @@ def _lmf_softmax_kernel(
     return grad, apply_hessian_policy(hess, sur, weight, hessian, xp, scale=hscale)
 
 
-def _lmf_sigmoid_kernel(
+def lmf_sigmoid_kernel(
     y: Any, w: Any, z: Any, xp: Any, *, gamma: float, focal_weight: float, ldam_weight: float,
     c0f: Any, c1f: Any, c0l: Any, c1l: Any, m0: float, m1: float, scale: float, mode: str,
     hessian: str,
@@ -148,14 +144,7 @@ def _lmf_sigmoid_kernel(
 
 
 # ------------------------------------------------------------------------- losses
-@dataclass(frozen=True)
-class _LongTailStats:
-    counts: NDArray  # (k,) class counts: (2,) [n_0, n_1] for binary data
-    margins: NDArray  # LDAM margins, shaped like counts
-    class_weight: NDArray | None  # resolved class weights (switched on by DRW), or None
-
-
-def _check_counts(class_counts: Any) -> None:
+def check_class_counts(class_counts: Any) -> None:
     if class_counts is None:
         return
     c = np.asarray(class_counts, dtype=np.float64)
@@ -190,7 +179,7 @@ class LMFLoss(DRWMixin, Loss):
         class_counts: ArrayLike | None = None,
         class_weight: str | Mapping | ArrayLike | None = None,
         n_classes: int | None = None,
-        hessian: str = "auto",
+        hessian: HessianPolicy = "auto",
         drw_start_round: int | None = None,
     ) -> None:
         self.focal_weight = focal_weight
@@ -215,13 +204,9 @@ class LMFLoss(DRWMixin, Loss):
         _check_alpha(self.alpha)
         check_finite_scalar("max_margin", self.max_margin, low=0.0)
         check_finite_scalar("scale", self.scale, low=0.0, low_inclusive=False)
-        _check_counts(self.class_counts)
+        check_class_counts(self.class_counts)
         _check_class_weight(self.class_weight)
-        if self.n_classes is not None and (
-            isinstance(self.n_classes, bool) or not isinstance(self.n_classes, int | np.integer)
-            or self.n_classes < 2
-        ):
-            raise ValueError(f"n_classes must be an integer >= 2 or None, got {self.n_classes!r}")
+        check_n_classes(self.n_classes)
         if self.class_counts is not None and self.n_classes is not None \
                 and len(self.class_counts) != self.n_classes:
             raise ValueError(f"class_counts has {len(self.class_counts)} entries but "
@@ -229,123 +214,94 @@ class LMFLoss(DRWMixin, Loss):
         check_hessian_option(self.hessian)
         self._check_drw()
 
-    # ---- statistics: class counts, margins and class weights of the training labels
-    def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> _LongTailStats:
-        k = 2 if labels.task == BINARY else labels.n_classes
-        if self.class_counts is not None:
-            counts = np.asarray(self.class_counts, dtype=np.float64)
-            if counts.shape != (k,):
-                raise ValueError(f"class_counts has {counts.size} entries but the data have "
-                                 f"{k} classes")
-        else:
-            counts = _class_counts(_to_numpy(labels.y), labels.n_classes, labels.task,
-                                   None if w is None else _to_numpy(w))
+    # ---- statistics: the class counts; margins and class weights follow from them
+    def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> ClassCounts:
+        return ClassCounts.of(labels, w)
+
+    def _counts(self, stats: ClassCounts) -> NDArray:
+        """``class_counts`` when given, else the (fitted or training) counts."""
+        if self.class_counts is None:
+            return stats.counts
+        k = stats.counts.shape[0]
+        counts = np.asarray(self.class_counts, dtype=np.float64)
+        if counts.shape != (k,):
+            raise ValueError(f"class_counts has {counts.size} entries but the data have "
+                             f"{k} classes")
+        return counts
+
+    def _parts(self, labels: Labels, stats: ClassCounts, on: bool) -> dict[str, Any]:
+        """Per-class factors and margins as numpy arrays (float64)."""
+        counts = self._counts(stats)
         class_weight = self.class_weight
         if class_weight is None and self.drw_start_round is not None:
             class_weight = "effective"  # deferred re-weighting switches these on
         cw = None
-        if class_weight is not None:
+        if class_weight is not None and on:
             cw = resolve_class_weight(class_weight, labels.task, labels.n_classes,
                                       counts if isinstance(class_weight, str) else None)
-        return _LongTailStats(counts, ldam_margins(counts, float(self.max_margin)), cw)
-
-    def _parts(self, labels: Labels, stats: _LongTailStats) -> dict[str, Any]:
-        """Per-class factors and margins as numpy arrays (float64)."""
-        cw = stats.class_weight if self._drw_weights_on() else None
+        margins = ldam_margins(counts, float(self.max_margin))
         focal = FocalLoss._factors(self, labels, cw)  # alpha x class weight, as in focal
         if labels.task == MULTICLASS:
-            return {"focal_factors": focal, "ldam_factors": cw, "margins": stats.margins}
+            return {"focal_factors": focal, "ldam_factors": cw, "margins": margins}
         c0l, c1l = (1.0, 1.0) if cw is None else (float(cw[0]), float(cw[1]))
         c0f, c1f = focal
         return {"c0f": float(c0f), "c1f": float(c1f), "c0l": c0l, "c1l": c1l,
-                "m0": float(stats.margins[0]), "m1": float(stats.margins[1])}
+                "m0": float(margins[0]), "m1": float(margins[1])}
 
-    def _kernel(self, labels: Labels, stats: Any, mode: str, xp: Any, dtype: Any) -> Any:
-        parts = self._parts(labels, stats)
+    def _kernel(self, labels: Labels, stats: ClassCounts, mode: str, xp: Any, dtype: Any,
+                context: CallContext) -> Any:
+        parts = self._parts(labels, stats, self._drw_weights_on(context))
         common = {"gamma": float(self.gamma), "focal_weight": float(self.focal_weight),
                   "ldam_weight": float(self.ldam_weight), "scale": float(self.scale),
                   "mode": mode, "hessian": self.hessian}
         if labels.task == MULTICLASS:
-            k = labels.n_classes
-            hscale = {"xgboost": 2.0, "lightgbm": k / (k - 1)}.get(self.hessian, 1.0)
             arrays = {name: None if parts[name] is None else asarray_on(parts[name], labels.y, xp,
                                                                         dtype)
                       for name in ("focal_factors", "ldam_factors", "margins")}
-            return functools.partial(_lmf_softmax_kernel, **common, **arrays, hscale=hscale)
-        return functools.partial(_lmf_sigmoid_kernel, **common, **parts)
+            return functools.partial(lmf_softmax_kernel, **common, **arrays,
+                                     hscale=booster_scale(self.hessian, labels.n_classes))
+        return functools.partial(lmf_sigmoid_kernel, **common, **parts)
 
-    # ---- init score: the constant margin that minimises the loss
-    def _init_constant(self, labels: Labels, w: Any, stats: Any) -> NDArray:
-        parts = self._parts(labels, stats)
-        y = _to_numpy(labels.y).astype(np.float64)
-        w = None if w is None else _to_numpy(w).astype(np.float64)
+    # ---- init score: the constant margin that minimises the loss (at round 0)
+    def _init_constant(self, labels: Labels, w: Any, stats: ClassCounts) -> NDArray:
+        parts = self._parts(labels, stats, on=self.drw_start_round is None)
+        y = to_numpy(labels.y).astype(np.float64)
+        w = None if w is None else to_numpy(w).astype(np.float64)
         common = {"gamma": float(self.gamma), "focal_weight": float(self.focal_weight),
                   "ldam_weight": float(self.ldam_weight), "scale": float(self.scale),
                   "hessian": "exact"}
         if labels.task == BINARY:
             ww = np.ones_like(y) if w is None else w
             pos, neg = float(np.sum(ww * y)), float(np.sum(ww * (1 - y)))
-            return np.asarray(self._init_binary(pos, neg, common, parts))
-        k = labels.n_classes
-        counts = np.bincount(y.astype(np.intp), weights=w, minlength=k)
-        return self._init_multiclass(counts, common, parts)
+            rows, weights = np.array([1.0, 0.0]), np.array([pos, neg])
 
-    @staticmethod
-    def _init_binary(pos: float, neg: float, common: dict, parts: dict) -> float:
-        if pos <= 0 or neg <= 0:
-            if pos <= 0 and neg <= 0:
-                return 0.0
-            return math.log((1 - _EPS) / _EPS) * (1.0 if pos > 0 else -1.0)
-        rows = np.array([1.0, 0.0])
-        weights = np.array([pos, neg])
+            def slope(z: float) -> float:
+                g, _ = lmf_sigmoid_kernel(rows, weights, np.full(2, z), np, mode="grad_hess",
+                                          **common, **parts)
+                return float(np.sum(g))
 
-        def slope(z: float) -> float:
-            g, _ = _lmf_sigmoid_kernel(rows, weights, np.full(2, z), np, mode="grad_hess",
-                                       **common, **parts)
-            return float(np.sum(g))
+            return np.asarray(sigmoid_constant(pos, neg, slope))
+        counts = np.bincount(y.astype(np.intp), weights=w, minlength=labels.n_classes)
 
-        lo, hi = -1.0, 1.0
-        while slope(lo) > 0 and lo > -800:
-            lo *= 2
-        while slope(hi) < 0 and hi < 800:
-            hi *= 2
-        if slope(lo) > 0 or slope(hi) < 0:  # pragma: no cover - the minimum is beyond +-800
-            return lo if slope(lo) > 0 else hi
-        return float(optimize.brentq(slope, lo, hi, xtol=1e-14, rtol=4 * _EPS))
+        def objective(idx: NDArray) -> Any:
+            sub = {name: (None if parts[name] is None else
+                          np.asarray(parts[name], dtype=np.float64)[idx])
+                   for name in ("focal_factors", "ldam_factors", "margins")}
+            rows = np.arange(idx.size, dtype=np.int32)
+            weights = counts[idx]
 
-    @staticmethod
-    def _init_multiclass(counts: NDArray, common: dict, parts: dict) -> NDArray:
-        k = counts.size
-        present = counts > 0
-        raw = np.zeros(k)
-        if not np.any(present):
-            return raw
-        idx = np.flatnonzero(present)
-        sub = {name: (None if parts[name] is None else np.asarray(parts[name], dtype=np.float64)[idx])
-               for name in ("focal_factors", "ldam_factors", "margins")}
-        rows = np.arange(idx.size, dtype=np.int32)
-        weights = counts[idx]
-        logw = np.log(weights / weights.sum())
-        if idx.size == 1:
-            solution = logw
-        else:
-            def objective(c: NDArray) -> tuple[float, NDArray]:
+            def fun(c: NDArray) -> tuple[float, NDArray]:
                 zz = np.broadcast_to(c, (idx.size, idx.size))
                 with np.errstate(all="ignore"):
-                    (val,) = _lmf_softmax_kernel(rows, None, zz, np, mode="value", hscale=1.0,
-                                                 **common, **sub)
-                    g, _ = _lmf_softmax_kernel(rows, weights, zz, np, mode="grad_hess",
-                                               hscale=1.0, **common, **sub)
+                    (val,) = lmf_softmax_kernel(rows, None, zz, np, mode="value", hscale=1.0,
+                                                **common, **sub)
+                    g, _ = lmf_softmax_kernel(rows, weights, zz, np, mode="grad_hess",
+                                              hscale=1.0, **common, **sub)
                 return float(weights @ val), np.sum(g, axis=0)
 
-            res = optimize.minimize(objective, logw, jac=True, method="BFGS",
-                                    options={"gtol": 1e-12 * max(1.0, weights.sum()),
-                                             "maxiter": 1000})
-            solution = res.x
-        solution = solution - np.logaddexp.reduce(solution)
-        raw[:] = math.log(_EPS)
-        raw[idx] = solution
-        return raw - raw.mean()
+            return fun
+
+        return softmax_constant(counts, objective)
 
 
 class LDAMLoss(LMFLoss):
@@ -360,7 +316,7 @@ class LDAMLoss(LMFLoss):
         class_counts: ArrayLike | None = None,
         class_weight: str | Mapping | ArrayLike | None = None,
         n_classes: int | None = None,
-        hessian: str = "auto",
+        hessian: HessianPolicy = "auto",
         drw_start_round: int | None = None,
     ) -> None:
         self.max_margin = max_margin
@@ -412,7 +368,7 @@ def ldam(
     class_counts: ArrayLike | None = None,
     class_weight: str | Mapping | ArrayLike | None = None,
     n_classes: int | None = None,
-    hessian: str = "auto",
+    hessian: HessianPolicy = "auto",
     drw_start_round: int | None = None,
 ) -> LDAMLoss:
     return LDAMLoss(max_margin=max_margin, scale=scale, class_counts=class_counts,
@@ -430,7 +386,7 @@ def lmf(
     class_counts: ArrayLike | None = None,
     class_weight: str | Mapping | ArrayLike | None = None,
     n_classes: int | None = None,
-    hessian: str = "auto",
+    hessian: HessianPolicy = "auto",
     drw_start_round: int | None = None,
 ) -> LMFLoss:
     return LMFLoss(focal_weight=focal_weight, ldam_weight=ldam_weight, gamma=gamma, alpha=alpha,

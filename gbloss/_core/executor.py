@@ -1,10 +1,10 @@
-"""Array namespaces and the blocked CPU executor.
+"""The blocked CPU executor: one definition of a loss, run fast on numpy arrays.
 
 How gbloss keeps one definition per loss and still runs fast
 -----------------------------------------------------------
 Each loss's math is written once, as a pure function of arrays that uses only
 array-API operations through a namespace argument ``xp`` (see
-``gbloss/_classification.py`` for examples). That single function is run in
+``gbloss/losses/focal.py`` for examples). That single function is run in
 two ways:
 
 * **Reference path** (cupy, array-api-strict, torch, small inputs): the
@@ -21,7 +21,7 @@ two ways:
 Where even the blocked numpy chain costs several times a booster's built-in
 objective (the focal family that XGBoost calls on every round), a loss may
 dispatch large numpy inputs to a fused compiled loop instead; see
-``gbloss/_fused.py``. That loop splits its rows over the same threads
+``gbloss/kernels/fused.py``. That loop splits its rows over the same threads
 (:func:`run_row_ranges`).
 
 Tests check every path against the others and against torch autograd.
@@ -31,16 +31,16 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace, is_numpy_namespace
 
-__all__ = ["default_n_threads", "get_namespace", "run_blocked", "run_row_ranges"]
+from .namespace import is_numpy
+
+__all__ = ["default_n_threads", "run_blocked", "run_row_ranges"]
 
 #: Elements per block. 32k float32 values (128 KiB) per temporary keeps the
 #: dozen temporaries of a focal kernel inside a 2 MiB L2 cache.
@@ -51,51 +51,35 @@ _pool_size = 0
 _pool_lock = threading.Lock()
 
 
-def get_namespace(*arrays: Any) -> Any:
-    """Return the array-API namespace of ``arrays`` (plain ``numpy`` for numpy input)."""
-    arrays = tuple(a for a in arrays if a is not None)
-    if all(isinstance(a, np.ndarray | np.generic) for a in arrays):
-        return np
-    return array_namespace(*arrays)
-
-
-def is_numpy(xp: Any) -> bool:
-    return xp is np or is_numpy_namespace(xp)
-
-
-def arange_like(n: int, ref: Any, xp: Any) -> Any:
-    """``xp.arange(n)`` with the dtype and device of ``ref`` (torch and cupy put arrays
-    created without a device on the default one, which need not be ``ref``'s)."""
-    if xp is np:  # (array_api_compat's numpy namespace takes device=)
-        return xp.arange(n, dtype=ref.dtype)
-    return xp.arange(n, dtype=ref.dtype, device=ref.device)  # the array API's .device
-
-
 def default_n_threads() -> int:
-    """Cores this process may use (CPU affinity), at most the Dask worker's thread count.
+    """Cores this process may use (its CPU affinity), at most ``OMP_NUM_THREADS`` when set.
 
-    Inside a Dask worker's task (``xgboost.dask``, ``lightgbm.dask``) the
-    worker's ``nthreads`` caps it, so that workers sharing a machine do not
-    oversubscribe its cores.
+    The boosters' own thread settings take precedence: the objective reads
+    XGBoost's ``nthread`` and LightGBM's ``num_threads`` from the data it is
+    called with (``xgboost.dask`` and ``lightgbm.dask`` set them per worker).
+    ``OMP_NUM_THREADS`` is the usual cap of numeric libraries' threads; Dask's
+    worker processes set it to 1.
     """
     try:
         n = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - macOS, Windows
         n = max(1, os.cpu_count() or 1)
-    worker = _dask_worker_threads()
-    return min(n, worker) if worker else n
+    cap = os.environ.get("OMP_NUM_THREADS", "")
+    return min(n, int(cap)) if cap.isdigit() and int(cap) > 0 else n
 
 
-def _dask_worker_threads() -> int | None:
-    """``nthreads`` of the Dask worker running the current task, or None outside one."""
-    if "distributed" not in sys.modules:
-        return None
-    try:
-        from distributed import get_worker
+def _forget_pool() -> None:
+    """In a forked child: drop the parent's pool, whose threads do not exist in the child.
 
-        return int(get_worker().state.nthreads)
-    except (ValueError, AttributeError, ImportError):  # not in a worker's task
-        return None
+    Without this, the child's first large call would submit to a pool with no
+    threads and wait for ever (``multiprocessing``, joblib and DataLoader workers fork).
+    """
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _get_pool(n_threads: int) -> ThreadPoolExecutor:
@@ -150,7 +134,7 @@ def run_blocked(
     whole arrays.
 
     A kernel whose function has ``splits_rows = True`` (the fused kernels of
-    ``gbloss/_fused.py``, possibly inside a :func:`functools.partial`) gets a
+    ``gbloss/kernels/fused.py``, possibly inside a :func:`functools.partial`) gets a
     single call with ``n_threads=``: it splits the rows itself and writes into
     one set of outputs, since per-block calls and copies would cost more than
     its whole work.

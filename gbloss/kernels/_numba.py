@@ -1,7 +1,7 @@
-"""The numba half of :mod:`gbloss._fused`: imported on first use (numba's import
+"""The numba half of :mod:`gbloss.kernels.fused`: imported on first use (numba's import
 and compilation cost nothing until a large enough input arrives).
 
-See :mod:`gbloss._fused` for the scheme, the float32 transcendentals and the
+See :mod:`gbloss.kernels.fused` for the scheme, the float32 transcendentals and the
 fast-math flags.
 """
 
@@ -17,14 +17,14 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload
 
-from ._base import HESSIAN_FLOOR, XGBOOST_HESSIAN_MIN
+from .._core.hessian import HESSIAN_FLOOR, XGBOOST_HESSIAN_MIN
 
 __all__ = ["GRAD_HESS", "VALUE", "VALUE_GRAD", "kernel", "softmax_kernel"]
 
 VALUE, GRAD_HESS, VALUE_GRAD = 0, 1, 2
 
 # Every value in these kernels is finite (the inputs are checked), so "nnan"
-# and "ninf" hold; see gbloss._fused for "reassoc".
+# and "ninf" hold; see gbloss.kernels.fused for "reassoc".
 _FASTMATH = {"nnan", "ninf", "nsz", "contract", "reassoc"}
 _inline = numba.njit(fastmath=_FASTMATH)
 # Inlined by numba itself: left to LLVM's inliner, the larger loops (soft labels,
@@ -163,7 +163,7 @@ def _power(base: Any, log_base: Any, gamma: Any, int_gamma: int, one: Any) -> An
 @_always_inline
 def _branch(p: Any, q: Any, log_p: Any, log_q: Any, gamma: Any, int_gamma: int,
             one: Any) -> Any:
-    """``(f, f', f'', s)`` of :func:`gbloss._classification.focal_branch` at one element."""
+    """``(f, f', f'', s)`` of :func:`gbloss.losses.focal.focal_branch` at one element."""
     qg = _power(q, log_q, gamma, int_gamma, one)
     t = gamma * log_p
     qgp = qg * p
@@ -175,7 +175,7 @@ def _branch(p: Any, q: Any, log_p: Any, log_q: Any, gamma: Any, int_gamma: int,
 @_always_inline
 def _policy(exact: Any, surrogate: Any, weight: Any, code: int, floor: Any,
             xgboost_min: Any, scale: Any) -> Any:
-    """One element of :func:`gbloss._base.apply_hessian_policy`."""
+    """One element of :func:`gbloss._core.hessian.apply_hessian_policy`."""
     if code == 0:
         return exact
     if code == 1:
@@ -268,7 +268,7 @@ def _multilabel_loop(y: Any, w: Any, z: Any, c0: Any, c1: Any, gamma: Any, int_g
 @_inline
 def _softmax_loop(t: Any, w: Any, z: Any, factors: Any, gamma: Any, int_gamma: int, mode: int,
                   hessian: int, scale: Any, out1: Any, out2: Any) -> None:
-    """:func:`gbloss._classification._softmax_kernel`, row by row (see
+    """:func:`gbloss.losses.focal.softmax_kernel`, row by row (see
     :func:`gbloss._classification.softmax_focal` for the per-case formulas that keep
     every entry relatively accurate). VALUE_GRAD: ``out1`` the weighted
     gradient, ``out2[:, 0]`` the weighted loss of each row (for gbloss.torch)."""

@@ -1,0 +1,429 @@
+"""The contract every gbloss loss keeps.
+
+A :class:`Loss` is its parameters and, once fitted, its statistics. It owns
+its link and its math and knows nothing of its callers; through the
+:class:`~gbloss._objective.protocol.ObjectiveMixin` it is used as it is by
+every booster:
+
+* ``xgb.train(params, dtrain, obj=loss, custom_metric=loss.metric)`` and ``xgb.cv``;
+* ``lgb.train({"objective": loss, "metric": "None"}, train_set, feval=loss.metric)`` and ``lgb.cv``;
+* ``xgb.XGBClassifier(objective=loss)``.
+
+Derivatives are taken with respect to the raw prediction (margin) of the sum
+``S * loss`` with ``S = sum_i w_i``: row ``i`` contributes ``w_i * dl_i/dz``.
+This is the convention of the boosters' built-in objectives, so their
+``learning_rate``, ``lambda`` and ``min_child_weight`` keep their meaning.
+
+State
+-----
+* **Parameters**: the constructor's arguments, read with :attr:`Loss.params`,
+  changed with :meth:`Loss.set_params`.
+* **Fitted statistics** (``statistics_``): what :meth:`Loss.fit` learned from
+  labels (class counts, a label distribution). They pickle, deep-copy,
+  survive :func:`sklearn.base.clone` and :meth:`Loss.set_params` of the
+  parameters they do not depend on, and are used wherever the loss runs.
+* Nothing else. What one training adds (validated labels, the statistics of
+  an unfitted loss's training labels, threads, device, groups, round) lives
+  in that training's binding (:mod:`gbloss._objective.binding`).
+
+Which statistics apply: the fitted ones; else, inside a booster's training,
+those of its training labels; else (direct calls of :meth:`Loss.loss`,
+:meth:`Loss.gradient_hessian`, :meth:`Loss.init_score`) those of the labels
+given.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal, TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._core.checks import as_margins, check_sample_weight
+from .._core.executor import run_blocked
+from .._core.labels import (
+    BINARY,
+    MULTICLASS,
+    MULTILABEL,
+    REGRESSION,
+    Labels,
+    Task,
+    as_label_array,
+    infer_task,
+    validate_labels,
+)
+from .._core.namespace import asarray_on, get_namespace, to_numpy
+from .._objective.binding import CallContext, freeze
+from .._objective.protocol import ObjectiveMixin, evaluate
+
+__all__ = ["Link", "Loss"]
+
+Link = Literal["logit", "identity"]
+Mode = Literal["value", "grad_hess"]
+L = TypeVar("L", bound="Loss")
+_DEFAULT = CallContext()
+
+
+class Loss(ObjectiveMixin):
+    """Base class of every gbloss loss.
+
+    Subclasses set ``_name``, ``_tasks`` and ``link`` and implement
+    ``_validate_params``, ``_fit_stats``, ``_kernel`` and ``_init_constant``.
+    """
+
+    _name: ClassVar[str] = "loss"
+    _tasks: ClassVar[tuple[Task, ...]] = (BINARY, MULTICLASS, MULTILABEL)
+    #: ``"logit"`` (sigmoid / softmax) or ``"identity"``.
+    link: ClassVar[Link] = "logit"
+    #: Whether row i's loss depends on row i alone (False for Dice and PEL).
+    row_separable: ClassVar[bool] = True
+    #: Parameters the fitted statistics depend on: ``set_params`` of one drops them.
+    _statistics_params: ClassVar[tuple[str, ...]] = ()
+
+    #: What :meth:`fit` learned from labels; None until then.
+    statistics_: Any = None
+
+    # ------------------------------------------------------------------ params
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The constructor parameters and their values (a new dict)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def _validate_params(self) -> None:  # pragma: no cover - every loss overrides
+        raise NotImplementedError
+
+    def set_params(self: L, **params: Any) -> L:
+        """Set parameters (validated) and return the loss, as scikit-learn's ``set_params``.
+
+        Fitted statistics are kept unless a parameter they depend on changes
+        (for Balanced MSE ``sigma``, ``prior``, ...; ACB-MSE's ``classes``).
+        """
+        names = self._param_names()
+        unknown = sorted(set(params) - set(names))
+        if unknown:
+            raise ValueError(f"invalid parameter(s) {unknown} for {type(self).__name__}; "
+                             f"valid parameters: {names}")
+        old = {name: getattr(self, name) for name in params}
+        for name, value in params.items():
+            setattr(self, name, value)
+        try:
+            self._validate_params()
+        except Exception:
+            for name, value in old.items():
+                setattr(self, name, value)
+            raise
+        if self.statistics_ is not None and any(
+                name in self._statistics_params and freeze(old[name]) != freeze(value)
+                for name, value in params.items()):
+            del self.statistics_
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default
+                    for p in inspect.signature(type(self).__init__).parameters.values()}
+        shown = []
+        for name, value in self.params.items():
+            default = defaults.get(name, inspect.Parameter.empty)
+            if default is inspect.Parameter.empty or freeze(default) != freeze(value):
+                shown.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def __sklearn_clone__(self: L) -> L:
+        """:func:`sklearn.base.clone`: the same parameters and the same fitted statistics."""
+        new = type(self)(**copy.deepcopy(self.params))
+        if self.statistics_ is not None:
+            new.statistics_ = self.statistics_
+        return new
+
+    # ------------------------------------------------------------- subclasses
+    def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> Any:
+        """Statistics of ``labels`` (class counts, a label distribution, ...), or None."""
+        return None
+
+    def _check_fitted(self, stats: Any, labels: Labels) -> None:
+        """Raise when fitted statistics do not fit these labels (task, classes, dimension)."""
+        task = getattr(stats, "task", labels.task)
+        if task != labels.task:
+            raise ValueError(f"{type(self).__name__} was fitted on {task} labels; these are "
+                             f"{labels.task} labels")
+        k = getattr(stats, "n_classes", labels.n_classes)
+        if k != labels.n_classes:
+            raise ValueError(f"{type(self).__name__} was fitted on {k} classes; these data "
+                             f"have {labels.n_classes}")
+
+    def _kernel(self, labels: Labels, stats: Any, mode: Mode, xp: Any, dtype: Any,
+                context: CallContext) -> Callable[..., tuple[Any, ...]]:
+        """Return ``fn(y, w, raw, xp)`` computing ``(value,)`` or ``(grad, hess)``.
+
+        ``mode`` is ``"value"`` (per-row loss, shape ``(n,)``) or ``"grad_hess"``
+        (arrays shaped like ``raw``, already multiplied by ``w``). ``fn`` must be
+        row-wise when ``row_separable``.
+        """
+        raise NotImplementedError
+
+    def _init_constant(self, labels: Labels, w: Any, stats: Any) -> NDArray:
+        raise NotImplementedError
+
+    def _kernel_variant(self, context: CallContext) -> Any:
+        """What of ``context`` a row-wise kernel depends on (kernels are reused per variant)."""
+        return None
+
+    def _needs_round(self) -> bool:
+        """Whether the booster must tell the loss the boosting round (deferred re-weighting)."""
+        return False
+
+    # -------------------------------------------------- used by the objective
+    def _signature(self) -> tuple:
+        """Identifies the loss's parameters and statistics (copies of a loss share it)."""
+        return (type(self), tuple((name, freeze(value)) for name, value in self.params.items()),
+                id(self.statistics_))
+
+    def _task_of(self, y_shape: tuple, raw_shape: tuple) -> Task:
+        if self._tasks == (REGRESSION,):
+            return REGRESSION
+        return infer_task(y_shape, raw_shape)
+
+    def _validated(self, y_true: Any, raw_shape: tuple, sample_weight: Any, xp: Any,
+                   dtype: Any) -> tuple[Labels, Any]:
+        """Labels checked against the margins' shape, and the weights, in ``dtype``."""
+        y = as_label_array(y_true, xp)
+        if self._tasks != (REGRESSION,) and len(raw_shape) == 2 and raw_shape[1] == 1 \
+                and y.ndim == 1:
+            raw_shape = (raw_shape[0],)
+        task = self._task_of(tuple(y.shape), tuple(raw_shape))
+        if task not in self._tasks:
+            raise ValueError(f"{type(self).__name__} does not support {task} data")
+        n_classes = raw_shape[1] if task in (MULTICLASS, MULTILABEL) else 1
+        expected = getattr(self, "n_classes", None)
+        if expected is not None and task == MULTICLASS and n_classes != expected:
+            raise ValueError(f"n_classes={expected} but raw_prediction has {n_classes} columns")
+        labels = validate_labels(y, task, n_classes, xp, dtype)
+        return labels, check_sample_weight(sample_weight, raw_shape[0], xp, dtype)
+
+    def _statistics(self, labels: Labels, w: Any, xp: Any) -> Any:
+        """The fitted statistics (checked against ``labels``), else those of ``labels``."""
+        if self.statistics_ is not None:
+            self._check_fitted(self.statistics_, labels)
+            return self.statistics_
+        return self._fit_stats(labels, w, xp)
+
+    def _evaluate(self, mode: Mode, labels: Labels, w: Any, raw: Any, stats: Any, xp: Any,
+                  context: CallContext = _DEFAULT, *, n_threads: int | None = None,
+                  cache: Callable[[tuple, Any, Callable[[], Any]], Any] | None = None) -> Any:
+        """``(grad, hess)`` or the weighted mean loss on validated inputs.
+
+        ``cache(key, stats, make)``: where a caller keeps kernels (a binding).
+        """
+        def make() -> Any:
+            return self._kernel(labels, stats, mode, xp, raw.dtype, context)
+
+        if cache is not None and self.row_separable:
+            fn = cache((mode, str(raw.dtype), self._kernel_variant(context)), stats, make)
+        else:
+            fn = make()
+        if mode == "grad_hess":
+            return self._run_grad_hess(labels, w, raw, fn, xp, n_threads)
+        return self._run_loss(labels, w, raw, fn, xp, n_threads)
+
+    def _run_grad_hess(self, labels: Labels, w: Any, raw: Any, fn: Any, xp: Any,
+                       n_threads: int | None) -> tuple[Any, Any]:
+        squeeze = raw.ndim == 2 and labels.task == BINARY
+        raw_in = xp.reshape(raw, (-1,)) if squeeze else raw
+        if self.row_separable:
+            grad, hess = run_blocked(fn, (labels.y, w, raw_in), xp=xp, n_threads=n_threads)
+        else:
+            with np.errstate(all="ignore"):
+                grad, hess = fn(labels.y, w, raw_in, xp)
+        if squeeze:
+            grad, hess = xp.reshape(grad, raw.shape), xp.reshape(hess, raw.shape)
+        return grad, hess
+
+    def _run_loss(self, labels: Labels, w: Any, raw: Any, fn: Any, xp: Any,
+                  n_threads: int | None) -> float:
+        raw_in = xp.reshape(raw, (-1,)) if raw.ndim == 2 and labels.task == BINARY else raw
+        if not self.row_separable:
+            with np.errstate(all="ignore"):
+                (values,) = fn(labels.y, w, raw_in, xp)
+            return float(values)
+        (values,) = run_blocked(fn, (labels.y, None, raw_in), xp=xp, n_threads=n_threads)
+        values = xp.astype(values, xp.float64)
+        if w is None:
+            return float(xp.mean(values)) if values.shape[0] else float("nan")
+        w = xp.astype(w, xp.float64)
+        total = float(xp.sum(w))
+        with np.errstate(under="ignore"):  # w * (a loss below 1e-300) may round to 0: harmless
+            weighted = float(xp.sum(w * values))
+        return weighted / total if total > 0 else float("nan")
+
+    # ------------------------------------------------------------ public API
+    def fit(self: L, y_true: ArrayLike, sample_weight: ArrayLike | None = None, *,
+            n_classes: int | None = None) -> L:
+        """Return a copy whose statistics are computed from ``y_true`` once and kept.
+
+        The copy's ``statistics_`` (class counts, a label distribution, ...)
+        are used wherever it runs: every booster, validation metrics, every
+        worker of a cluster, after pickling and :func:`sklearn.base.clone`.
+        The loss itself is unchanged.
+
+        Parameters
+        ----------
+        y_true : array of shape (n,) or (n, k)
+            Training labels. 1-D labels are binary unless ``n_classes`` (here
+            or on the loss) is given or a label exceeds 1.
+        sample_weight : array of shape (n,), optional
+        n_classes : int, optional
+            Number of classes of 1-D multiclass labels.
+        """
+        xp = get_namespace(y_true)
+        labels, w = self._labels_for_init(y_true, sample_weight, n_classes, xp)
+        fitted = copy.deepcopy(self)
+        fitted.statistics_ = self._fit_stats(labels, w, xp)
+        return fitted
+
+    def _fitted_to(self: L, y_true: Any, sample_weight: Any = None, *,
+                   n_classes: int | None = None) -> L:
+        """The loss itself when fitted (its statistics are kept), else :meth:`fit` on these labels.
+
+        The labels are validated either way.
+        """
+        if self.statistics_ is None:
+            return self.fit(y_true, sample_weight, n_classes=n_classes)
+        labels, w = self._labels_for_init(y_true, sample_weight, n_classes,
+                                          get_namespace(y_true))
+        self._check_fitted(self.statistics_, labels)
+        return self
+
+    def _labels_for_init(self, y_true: Any, sample_weight: Any, n_classes: int | None,
+                         xp: Any) -> tuple[Labels, Any]:
+        y = as_label_array(y_true, xp)
+        if self._tasks == (REGRESSION,) or y.ndim != 1:
+            raw_shape = tuple(y.shape)
+        else:
+            k = n_classes or getattr(self, "n_classes", None)
+            if k is None and self.statistics_ is not None:
+                k = getattr(self.statistics_, "n_classes", None)
+                k = k if getattr(self.statistics_, "task", None) == MULTICLASS else None
+            if k is None:
+                finite = xp.where(xp.isfinite(y), y, xp.zeros_like(y)) if y.shape[0] else y
+                top = float(xp.max(finite)) if y.shape[0] else 0.0
+                k = int(top) + 1 if top > 1 else 2
+            raw_shape = (y.shape[0],) if k == 2 and not n_classes else (y.shape[0], k)
+        return self._validated(y, raw_shape, sample_weight, xp, xp.float64)
+
+    def gradient_hessian(
+        self,
+        y_true: ArrayLike,
+        raw_prediction: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        *,
+        n_threads: int | None = None,
+    ) -> tuple[Any, Any]:
+        """Gradient and Hessian diagonal of ``S * loss`` with respect to ``raw_prediction``.
+
+        Parameters
+        ----------
+        y_true : array of shape (n,) or (n, k)
+        raw_prediction : array of shape (n,) or (n, k)
+            Margins. The task follows from the shapes (see :func:`gbloss.focal`).
+        sample_weight : array of shape (n,), optional
+        n_threads : int, optional
+            Threads for the CPU kernel; defaults to the cores this process may use.
+
+        Returns
+        -------
+        grad, hess : arrays shaped and typed like ``raw_prediction``
+            (float32 and float64 input keep their dtype; float16 input is
+            computed and returned in float32, integer input in float64), on
+            the same device. Finite for every finite margin.
+        """
+        return self._direct("grad_hess", y_true, raw_prediction, sample_weight,
+                            CallContext(), n_threads=n_threads)
+
+    def _direct(self, mode: Mode, y_true: Any, raw_prediction: Any, sample_weight: Any,
+                context: CallContext, n_threads: int | None = None) -> Any:
+        return evaluate(self, mode, y_true, raw_prediction, sample_weight, context, n_threads)
+
+    def loss(
+        self,
+        y_true: ArrayLike,
+        raw_prediction: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+    ) -> float:
+        """Weighted mean loss ``sum_i w_i l_i / sum_i w_i``.
+
+        ``l_i`` contains any class weight or alpha factor, computed with the
+        fitted statistics, or those of ``y_true`` when the loss is not fitted.
+        Returns NaN when there are no rows.
+        """
+        return self._direct("value", y_true, raw_prediction, sample_weight, CallContext())
+
+    def init_score(
+        self,
+        y_true: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        *,
+        n_classes: int | None = None,
+    ) -> Any:
+        """The constant raw prediction that minimises the loss on ``y_true``.
+
+        A float for binary and regression data, a ``(k,)`` array for multiclass
+        (centred: it sums to 0) and multi-label data. 1-D labels are binary
+        unless ``n_classes`` (here, on the loss or from its fitted statistics)
+        is given or a label exceeds 1.
+        """
+        xp = get_namespace(y_true)
+        labels, w = self._labels_for_init(y_true, sample_weight, n_classes, xp)
+        value = self._init_constant(labels, w, self._statistics(labels, w, xp))
+        if labels.task in (BINARY, REGRESSION) and np.ndim(value) == 0:
+            return float(value)
+        return asarray_on(to_numpy(value, np.float64), labels.y, xp, xp.float64)
+
+    def transform(self, raw_prediction: ArrayLike, *, multilabel: bool | None = None) -> Any:
+        """Predictions from margins of shape ``(n,)`` or ``(n, k)``.
+
+        Identity for regression losses. For classification: the sigmoid of 1-D
+        margins; of ``(n, k)`` margins the softmax along the last axis, or a
+        sigmoid per column for multi-label data: ``multilabel=True``, or a
+        loss fitted on multi-label labels. An unfitted loss cannot tell that
+        its 2-D margins are multi-label: pass ``multilabel=True``.
+        """
+        xp = get_namespace(raw_prediction)
+        raw = as_margins(raw_prediction, xp, finite=False)
+        if raw.ndim > 2:
+            raise ValueError(f"raw_prediction must be 1-D or 2-D, got shape {tuple(raw.shape)}")
+        if self.link == "identity":
+            return raw
+        fitted_task = getattr(self.statistics_, "task", None)
+        if raw.ndim == 2 and raw.shape[1] > 1:
+            k = int(raw.shape[1])
+            expected = getattr(self, "n_classes", None) or (
+                getattr(self.statistics_, "n_classes", None) if fitted_task == MULTICLASS
+                else None)
+            if expected is not None and expected != k:
+                raise ValueError(f"the loss has {expected} classes but raw_prediction has {k} "
+                                 "columns")
+        if multilabel is None:
+            multilabel = fitted_task == MULTILABEL
+        if raw.ndim == 2 and raw.shape[1] > 1 and not multilabel:
+            return _softmax(raw, xp)
+        return _sigmoid(raw, xp)
+
+
+def _sigmoid(raw: Any, xp: Any) -> Any:
+    e = xp.exp(-xp.abs(raw))
+    r = 1 / (1 + e)
+    return xp.where(raw >= 0, r, e * r)
+
+
+def _softmax(raw: Any, xp: Any) -> Any:
+    ex = xp.exp(raw - xp.max(raw, axis=-1, keepdims=True))
+    return ex / xp.sum(ex, axis=-1, keepdims=True)

@@ -1,0 +1,87 @@
+"""Constant-margin solvers: a loss's init score from its own row math.
+
+The init score is the constant margin that minimises the training loss. Each
+loss supplies the slope (two classes, regression) or the value and gradient
+(softmax) of its total loss at a constant margin; these solvers do the rest,
+alike for every loss.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import optimize
+
+__all__ = ["EPS", "EXTREME_LOGIT", "root", "sigmoid_constant", "softmax_constant"]
+
+EPS = float(np.finfo(np.float64).eps)
+#: The logit of ``1 - eps``: a class absent from the labels gets probability ``eps``.
+EXTREME_LOGIT = math.log((1 - EPS) / EPS)
+
+
+def root(slope: Callable[[float], float], *, center: float = 0.0, step: float = 1.0,
+         limit: float = 800.0, xtol: float = 1e-14, rtol: float = 4 * EPS) -> float:
+    """The zero of a non-decreasing ``slope``: a bracket doubled out from ``center +- step``
+    (up to ``limit`` away), then Brent's method. An end of the bracket when the zero lies
+    beyond ``limit``."""
+    lo, hi = center - step, center + step
+    while slope(lo) > 0 and center - lo < limit:
+        lo = center - 2 * (center - lo)
+    while slope(hi) < 0 and hi - center < limit:
+        hi = center + 2 * (hi - center)
+    if slope(lo) > 0:
+        return lo
+    if slope(hi) < 0:
+        return hi
+    return float(optimize.brentq(slope, lo, hi, xtol=xtol, rtol=rtol))
+
+
+def sigmoid_constant(pos: float, neg: float,
+                     slope: Callable[[float], float] | None = None) -> float:
+    """The constant margin of a sigmoid loss with total weight ``pos`` on positives and
+    ``neg`` on negatives.
+
+    ``slope(z)``: the derivative of the total loss at ``z``; None for
+    cross-entropy, whose minimum is ``log(pos / neg)``. One class missing: the
+    present class gets probability ``1 - eps``; both missing: 0.
+    """
+    if pos <= 0 or neg <= 0:
+        if pos <= 0 and neg <= 0:
+            return 0.0
+        return EXTREME_LOGIT if pos > 0 else -EXTREME_LOGIT
+    if slope is None:
+        return math.log(pos) - math.log(neg)
+    return root(slope)
+
+
+def softmax_constant(
+    weight: NDArray,
+    objective: Callable[[NDArray], Callable[[NDArray], tuple[float, NDArray]]] | None = None,
+) -> NDArray:
+    """Centred constant margins ``(k,)`` of a softmax loss.
+
+    ``weight``: the total weight of each class's rows (with class factors);
+    classes of weight 0 get probability ``eps``. ``objective(idx)``: the
+    ``(value, gradient)`` of the total loss as a function of the margins of
+    the present classes ``idx``, minimised by BFGS from their log
+    frequencies; None for cross-entropy, whose minimum they are.
+    """
+    weight = np.asarray(weight, dtype=np.float64)
+    raw = np.zeros(weight.size)
+    present = weight > 0
+    if not np.any(present):
+        return raw
+    idx = np.flatnonzero(present)
+    solution = np.log(weight[idx] / weight[idx].sum())
+    if objective is not None and idx.size > 1:
+        res = optimize.minimize(objective(idx), solution, jac=True, method="BFGS",
+                                options={"gtol": 1e-12 * max(1.0, float(weight.sum())),
+                                         "maxiter": 1000})
+        solution = res.x
+    solution = solution - np.logaddexp.reduce(solution)  # log-probabilities
+    raw[:] = math.log(EPS)
+    raw[idx] = solution
+    return raw - raw.mean()
