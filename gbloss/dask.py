@@ -84,21 +84,16 @@ def estimator_params(loss: Loss, y: Any, sample_weight: Any = None, *,
                      n_classes: int | None = None) -> dict[str, Any]:
     """``objective`` and ``base_score`` for the Dask estimators (``DaskXGBClassifier`` ...).
 
-    ``objective`` is :func:`fit` on all the labels; ``base_score`` carries the
-    loss's init score of all the labels in the form the estimator reads it (a
-    probability for binary classifiers, per-class margins for multiclass, the
-    value for regressors), as :func:`gbloss.xgboost.booster_params` sets it::
+    :func:`gbloss.xgboost.estimator_params` on all the labels (gathered):
+    ``objective`` is the loss fitted to them, ``base_score`` their init score
+    in the form the estimator reads it::
 
         est = DaskXGBClassifier(**gbloss.dask.estimator_params(loss, y, w), n_estimators=100)
         est.fit(X, y, sample_weight=w)
     """
     from . import xgboost as gxgb
 
-    y_h, w_h = _gather(y), _gather(sample_weight)
-    fitted = loss._fitted_to(y_h, w_h, n_classes=n_classes)
-    params = {"num_class": n_classes} if n_classes else {}
-    return {"objective": fitted,
-            "base_score": gxgb.booster_params(params, fitted, y_h, w_h)["base_score"]}
+    return gxgb.estimator_params(loss, _gather(y), _gather(sample_weight), n_classes=n_classes)
 
 
 # ---------------------------------------------------------------- XGBoost on Dask

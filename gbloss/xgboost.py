@@ -27,7 +27,7 @@ from ._objective.device import params_device
 from ._objective.protocol import Objective, register_with_xgboost
 from .losses import Loss
 
-__all__ = ["booster_params", "objective", "train"]
+__all__ = ["booster_params", "estimator_params", "objective", "train"]
 
 register_with_xgboost()
 
@@ -88,6 +88,25 @@ def booster_params(params: Mapping[str, Any], loss: Loss, y: Any,
         params["base_score"] = float(init[0]) if init.size == 1 else [float(b) for b in init]
     params.setdefault("disable_default_eval_metric", True)
     return params
+
+
+def estimator_params(loss: Loss, y: Any, sample_weight: Any = None, *,
+                     n_classes: int | None = None) -> dict[str, Any]:
+    """``objective`` and ``base_score`` for XGBoost's estimators (``XGBClassifier``, ...).
+
+    ``objective`` is ``loss`` fitted to ``y`` (a fitted loss is kept as it is),
+    so that its statistics survive :func:`sklearn.base.clone` and reach every
+    validation metric; ``base_score`` carries the loss's init score in the form
+    the estimator reads it (a probability for binary classifiers, per-class
+    margins for multiclass, the value for regressors)::
+
+        clf = xgb.XGBClassifier(**gbloss.xgboost.estimator_params(loss, y, w), n_estimators=100)
+        clf.fit(X, y, sample_weight=w)
+    """
+    fitted = loss._fitted_to(y, sample_weight, n_classes=n_classes)
+    params = {"num_class": n_classes} if n_classes else {}
+    return {"objective": fitted,
+            "base_score": booster_params(params, fitted, y, sample_weight)["base_score"]}
 
 
 def objective(loss: Loss, params: Mapping[str, Any]) -> Objective:
