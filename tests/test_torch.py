@@ -24,6 +24,7 @@ import torch.nn.functional as TF
 import gbloss
 import gbloss.torch as gt
 from gbloss.torch import functional as GF
+from gbloss.torch.focal import _SigmoidFocal
 
 GAMMAS = [0.0, 0.5, 2.0, 3.5]
 RTOL = 1e-6
@@ -269,7 +270,8 @@ def test_fused_cpu_kernel_equals_reference_path(rng, monkeypatch, dtype, shape, 
     rtol = 1e-10 if dtype == torch.float64 else 1e-4
     for name, fused, reference in zip(("values", "grad", "hess"), results["fused"],
                                       results["reference"], strict=True):
-        assert fused.dtype == dtype and fused.shape == z.shape
+        assert fused.dtype == dtype
+        assert fused.shape == z.shape
         scale = float(reference.abs().max())
         torch.testing.assert_close(fused, reference, rtol=rtol, atol=rtol * 1e-2 * scale,
                                    msg=name)
@@ -657,7 +659,7 @@ def test_two_branch_formula_equals_one_branch_on_hard_labels(rng):
     y = t64((rng.random(50) < 0.4).astype(float))
     outs = []
     for hard in (True, False):
-        v = GF._SigmoidFocal.apply(z, y, 0.75, 0.25, 2.0, hard)
+        v = _SigmoidFocal.apply(z, y, 0.75, 0.25, 2.0, hard)
         (g,) = torch.autograd.grad(v.sum(), z)
         outs.append((v.detach(), g))
     for a, b in zip(*outs, strict=True):
@@ -699,6 +701,49 @@ def test_ldam_equals_boosting_and_kaidic(rng, weighted):
     x = t64(rng.normal(size=(30, K)))  # cosine-like logits with the published scale
     peer = kaidic_ldam(x, torch.as_tensor(t), COUNTS, 0.5, wt, 30.0)
     assert_close(gt.LDAMLoss(COUNTS, 0.5, wt, 30.0)(x, torch.as_tensor(t)), peer, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_ldam_published_call_equals_kaidic(rng, dtype, weighted):
+    """kaidic/LDAM-DRW's train.py builds ``LDAMLoss(cls_num_list=..., max_m=0.5, s=30,
+    weight=per_cls_weights)`` and calls ``criterion(output, target)``: the same call, equal
+    values and gradients (``kaidic_ldam``: m_j = max_m / n_j^(1/4) scaled to a largest of
+    max_m, cross-entropy of ``s * where(onehot, x - m_t, x)``)."""
+    x = torch.as_tensor(rng.normal(size=(30, K)), dtype=dtype)
+    t = torch.as_tensor(rng.integers(0, K, 30))
+    w = torch.tensor([0.5, 1.0, 2.0, 3.0], dtype=dtype) if weighted else None
+    rtol, atol = (1e-12, 1e-15) if dtype == torch.float64 else (2e-5, 1e-7)
+    criterion = gt.LDAMLoss(cls_num_list=COUNTS, max_m=0.4, s=20, weight=w)
+    values, grads = [], []
+    for fn in (criterion, lambda a, b: kaidic_ldam(a, b, COUNTS, 0.4, w, 20.0)):
+        xx = x.clone().requires_grad_(True)
+        out = fn(xx, t)
+        values.append(out)
+        grads += torch.autograd.grad(out, xx)
+    assert values[0].dtype == dtype
+    assert_close(values[0], values[1], rtol=rtol, what="value")
+    assert_close(grads[0], grads[1], rtol=rtol, atol=atol, what="grad")
+    assert_close(gt.LDAMLoss(cls_num_list=COUNTS)(x, t),  # published defaults max_m=0.5, s=30
+                 kaidic_ldam(x, t, COUNTS, 0.5, None, 30.0), rtol=rtol, what="defaults")
+
+
+def test_ldam_takes_gbloss_and_published_keywords(rng):
+    x = t64(rng.normal(size=(12, K)))
+    t = torch.as_tensor(rng.integers(0, K, 12))
+    published = gt.LDAMLoss(cls_num_list=COUNTS, max_m=0.3, s=10.0)
+    for m in (gt.LDAMLoss(COUNTS, 0.3, None, 10.0),
+              gt.LDAMLoss(class_counts=COUNTS, max_margin=0.3, scale=10.0),
+              gt.LDAMLoss(COUNTS, max_m=0.3, scale=10.0)):
+        assert torch.equal(m.margins, published.margins)
+        assert torch.equal(m(x, t), published(x, t))
+    for kw, match in (({"max_margin": 0.3, "max_m": 0.3}, "max_m"),
+                      ({"scale": 5.0, "s": 5.0}, "alias s"),
+                      ({"cls_num_list": COUNTS}, "cls_num_list")):
+        with pytest.raises(TypeError, match=match):
+            gt.LDAMLoss(COUNTS, **kw)
+    with pytest.raises(ValueError, match="class_counts"):
+        gt.LDAMLoss(max_m=0.5)
 
 
 def test_lmf_equals_boosting(rng):
@@ -793,6 +838,28 @@ def test_acb_half_precision_and_empty():
     assert torch.isfinite(out)
     empty = gt.ACBLoss()(torch.zeros(0, requires_grad=True), torch.zeros(0))
     assert isinstance(empty, torch.Tensor)
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 3, 8)])
+def test_acb_empty_batch_is_zero_with_a_gradient_path(shape):
+    """An empty batch: 0, as the acb-mse package (which returns the number 0.0), not NaN;
+    a tensor that backpropagates (a zero gradient of the input's shape)."""
+    z, y = torch.zeros(shape, requires_grad=True), torch.zeros(shape)
+    out = gt.ACBLoss(0.7, 2.0)(z, y)
+    assert isinstance(out, torch.Tensor)
+    assert out.shape == ()
+    assert out.dtype == z.dtype
+    assert out.item() == 0.0
+    (g,) = torch.autograd.grad(out, z)
+    assert g.shape == shape
+    assert GF.acb_mse_loss(z, y, reduction="sum").item() == 0.0
+    assert GF.acb_mse_loss(z, y, reduction="none").shape == shape
+    try:
+        from acb_mse import ACBLoss as Peer
+    except ImportError:
+        pass
+    else:
+        assert float(Peer(0.7, 2.0)(z, y)) == out.item()
 
 
 # ----------------------------------------------------------------------- Balanced MSE
@@ -1098,3 +1165,108 @@ def test_overlap_weights_half_precision_and_extremes(rng, name):
         assert torch.isfinite(x.grad).all()
     module = gt.DiceLoss(batch=True) if name == "dice" else gt.PELoss(batch=True)
     assert_close(module(t64(z), t64(y)), fn(t64(z), t64(y), batch=True, **kw), rtol=0)
+
+
+# ------------------------------------------------------------- targets that require grad
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+@pytest.mark.parametrize("soft", [False, True])
+@pytest.mark.parametrize("path", ["reference", "fused"])
+def test_sigmoid_focal_target_gradient_equals_reference_autograd(ref, rng, gamma, soft, path,
+                                                                 kernel_path):
+    """A target that requires grad (soft labels from a teacher) gets the exact gradient, and
+    the mixed second derivatives are exact: autograd of the float64 reference."""
+    z = margins(rng, 20, 3)
+    y = rng.random((20, 3)) if soft else (rng.random((20, 3)) < 0.4).astype(float)
+    cw = np.array([[1.0, 4.0], [0.5, 2.0], [1.0, 1.0]])  # per channel [negative, positive]
+    c0, c1 = t64(0.7 * cw[:, 0]), t64(0.3 * cw[:, 1])
+    v = t64(rng.normal(size=(20, 3)))  # a direction for the mixed derivatives
+
+    def ours(a, b):
+        return GF.sigmoid_focal_loss(a, b, gamma=gamma, alpha=0.3, weight=t64(cw),
+                                     reduction="sum")
+
+    results = []
+    for fn in (ours, lambda a, b: ref.binary_rows(b, a, gamma, c0, c1).sum()):
+        zt, yt = t64(z).requires_grad_(True), t64(y).requires_grad_(True)
+        gz, gy = torch.autograd.grad(fn(zt, yt), (zt, yt), create_graph=True)
+        (gzy,) = torch.autograd.grad((gz * v).sum(), yt)  # d/dy of the z-gradient
+        (gyz,) = torch.autograd.grad((gy * v).sum(), zt)  # d/dz of the y-gradient
+        results.append((gy, gzy, gyz))
+    for what, a, b in zip(("d/dy", "d2/dz dy", "d2/dy dz"), *results, strict=True):
+        assert_close(a, b, rtol=1e-12, atol=1e-15, what=what)
+    # the module and the dispatching focal loss pass it on alike; only the target needs grad
+    yt = t64(y).requires_grad_(True)
+    for loss in (gt.SigmoidFocalLoss(gamma=gamma, alpha=0.3, weight=t64(cw), reduction="sum"),
+                 gt.FocalLoss(gamma=gamma, alpha=0.3, weight=t64(cw), reduction="sum")):
+        (g,) = torch.autograd.grad(loss(t64(z), yt), yt)
+        assert_close(g, results[1][0], rtol=1e-12, atol=1e-15, what=type(loss).__name__)
+
+
+def acb_package_formula(pred, target, a, b):
+    """acb-mse's ``ACBLoss.forward`` (PyPI 1.0.6), written here: ``a`` times the MSE over the
+    zero targets plus ``b`` times the MSE over the others (an empty class adds 0)."""
+    zero = target == 0
+    return sum(w * TF.mse_loss(pred[m], target[m]) for w, m in ((a, zero), (b, ~zero))
+               if bool(m.any()))
+
+
+@pytest.mark.parametrize("case", ["mixed", "no zeros"])
+def test_acb_target_gradient_equals_package_autograd(rng, case):
+    """ACB-MSE passes a target that requires grad the gradient of the package's loss (classes
+    held fixed), as autograd of the package's formula; the prediction's gradient too."""
+    y = rng.normal(size=(3, 2, 4, 4))
+    y[y < (0.3 if case == "mixed" else -np.inf)] = 0
+    z = rng.normal(size=y.shape)
+    grads = []
+    for fn in (lambda a, b: GF.acb_mse_loss(a, b, zero_weight=0.7, nonzero_weight=2.0),
+               lambda a, b: acb_package_formula(a, b, 0.7, 2.0)):
+        zt, yt = t64(z).requires_grad_(True), t64(y).requires_grad_(True)
+        grads.append(torch.autograd.grad(fn(zt, yt), (zt, yt)))
+    for what, a, b in zip(("d/dz", "d/dy"), *grads, strict=True):
+        assert_close(a, b, rtol=1e-12, atol=1e-300, what=what)
+    yt = t64(y).requires_grad_(True)
+    (g,) = torch.autograd.grad(gt.ACBLoss(0.7, 2.0)(t64(z), yt), yt)  # the module
+    assert_close(g, grads[1][1], rtol=1e-12, atol=1e-300, what="module")
+
+
+#: The losses whose backward gives the prediction only: each refuses a target that requires
+#: grad (it used to get none, silently). ``(functional, module)`` on (6, 4) predictions.
+NO_TARGET_GRADIENT = {
+    "bmc_loss": (lambda x, y: GF.bmc_loss(x, y, 1.0), gt.BMCLoss(1.0)),
+    "bni_loss": (lambda x, y: GF.bni_loss(x, y, 0.5, t64([0.0, 0.5, 1.0]), t64([0.3, 0.3, 0.4])),
+                 gt.BNILoss(0.5, [0.0, 0.5, 1.0], [0.3, 0.3, 0.4])),
+    "gai_loss": (lambda x, y: GF.gai_loss(x, y, 0.5, t64([0.0, 1.0]), t64([0.5, 0.5]),
+                                          t64([0.2, 0.1])),
+                 gt.GAILoss(0.5, {"means": [[0.0], [1.0]], "weights": [0.5, 0.5],
+                                  "variances": [[[0.2]], [[0.1]]]})),
+    "dice_loss": (GF.dice_loss, gt.DiceLoss()),
+    "pel_loss": (GF.pel_loss, gt.PELoss()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NO_TARGET_GRADIENT))
+def test_target_that_requires_grad_is_refused_where_no_gradient_flows(rng, name):
+    functional, module = NO_TARGET_GRADIENT[name]
+    x = t64(rng.normal(size=(6, 4))).requires_grad_(True)
+    y = t64(rng.random((6, 4)))
+    for fn in (functional, module.double()):
+        with pytest.raises(ValueError, match=rf"target requires grad; gbloss\.torch\.functional"
+                                             rf"\.{name} .*target\.detach\(\)"):
+            fn(x, y.clone().requires_grad_(True))
+        fn(x, y).backward()  # a plain target
+        with torch.no_grad():  # no graph: nothing is refused
+            fn(x, y.clone().requires_grad_(True))
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "softmax_focal_loss", "ldam_loss", "lmf_loss"])
+def test_class_index_losses_refuse_a_float_target_that_requires_grad(rng, name):
+    """Class indices are integer tensors, which cannot require grad; a float target (one that
+    requires grad included) is refused, never silently given no gradient."""
+    fn = getattr(GF, name)
+    args = (COUNTS,) if name in ("ldam_loss", "lmf_loss") else ()
+    x = t64(rng.normal(size=(6, K))).requires_grad_(True)
+    y = t64(rng.integers(0, K, 6)).requires_grad_(True)
+    with pytest.raises(ValueError, match="class indices"):
+        fn(x, y, *args)
+    with pytest.raises(RuntimeError):
+        torch.as_tensor(rng.integers(0, K, 6)).requires_grad_(True)

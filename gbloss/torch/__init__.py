@@ -54,16 +54,18 @@ Migration
    * - ``monai.losses.FocalLoss(gamma=g)``; ``use_softmax=True`` with one-hot ``y``
      - ``SigmoidFocalLoss(gamma=g)``; ``SoftmaxFocalLoss(gamma=g)(x, y.argmax(1))``
      - MONAI's ``"sum"`` first averages over the spatial dimensions; gbloss sums
-       every element. MONAI drops a scalar ``alpha`` with softmax and
-       ``include_background=False``.
+       every element. With ``use_softmax=True`` MONAI's ``"mean"`` averages over
+       the ``C`` class channels as well (only the true class's channel is
+       non-zero), so it is gbloss's ``"mean"`` divided by ``C``. MONAI drops a
+       scalar ``alpha`` with softmax and ``include_background=False``.
    * - ``torch.nn.CrossEntropyLoss(weight=w, ignore_index=i, reduction=r)``
      - ``CrossEntropyLoss(weight=w, ignore_index=i, reduction=r)``
      - The same kernel (dispatched), equal values and gradients; integer targets
        only.
    * - kaidic/LDAM-DRW ``LDAMLoss(cls_num_list, max_m=0.5, weight=None, s=30)``;
        DRW schedule
-     - ``LDAMLoss(cls_num_list, max_m, weight, s)``;
-       ``criterion.weight = drw_weights(cls_num_list, epoch, 160)``
+     - ``LDAMLoss(cls_num_list, max_m, weight, s)`` (positionally or by these
+       keywords); ``criterion.weight = drw_weights(cls_num_list, epoch, 160)``
      - Equal values. The published code hard-codes ``torch.cuda.FloatTensor``
        (CUDA only); gbloss runs on any device, margins and weights are buffers.
    * - SanaNazari/LMFLoss ``LMFLoss(cls_num_list, weight, alpha, beta, gamma, max_m, s)``
@@ -77,7 +79,8 @@ Migration
      - the same call of :class:`ACBLoss`
      - Equal values. The package syncs with the host (``torch.isnan`` checks),
        returns the int ``0`` for an empty batch and silently drops a NaN
-       prediction; gbloss returns a tensor and propagates NaN.
+       prediction; gbloss returns a tensor (0 for an empty batch, with a
+       gradient path) and propagates NaN.
    * - jiawei-ren/BalancedMSE ``BMCLoss(init_noise_sigma)`` with
        ``optimizer.add_param_group({"params": criterion.noise_sigma, ...})``
      - the same: :class:`BMCLoss`, whose ``noise_sigma`` is an ``nn.Parameter``

@@ -1,4 +1,4 @@
-"""Machinery shared by the gbloss.torch losses: argument checks, dtypes, reductions.
+"""Machinery shared by the gbloss.torch losses: argument checks, targets, dtypes, reductions.
 
 Every loss here evaluates gbloss's array-API math (the functions the boosting
 objectives use) on torch tensors, through ``array_api_compat``'s torch
@@ -38,7 +38,7 @@ class TorchNamespace:
     which torch.compile cannot trace inside an ``autograd.Function``; the
     results are the same. ``exact_abs=True`` also differentiates ``abs`` as
     ``sign`` with ``sign(0) = +1``: gbloss's kernels pair ``|z|`` with the
-    branch ``z >= 0`` (:func:`gbloss._special.sigmoid_pair`), so autograd of
+    branch ``z >= 0`` (:func:`gbloss._core.special.sigmoid_pair`), so autograd of
     them is then exact at ``z = 0`` too, where torch's ``abs`` has slope 0.
     """
 
@@ -198,7 +198,7 @@ def reduce(loss: torch.Tensor, reduction: str, dtype: torch.dtype,
 
 #: Elements per block of the CPU forward pass. 128k float32 values (512 KiB) per
 #: temporary keep a loss's temporaries in the L2/L3 caches instead of streaming a
-#: few dozen full-size ones through memory (the torch twin of gbloss._array.run_blocked).
+#: few dozen full-size ones through memory (the torch twin of gbloss._core.executor.run_blocked).
 BLOCK_ELEMENTS = 1 << 17
 
 
@@ -228,3 +228,138 @@ def run_blocked(fn: Callable[..., tuple[torch.Tensor, ...]], rows: Sequence[torc
         for out, part in zip(outputs, parts, strict=True):
             out[start:start + per_block] = part
     return tuple(outputs)
+
+
+# ------------------------------------------------------------------------------ targets
+def refuse_target_grad(target: Any, name: str) -> None:
+    """Raise where a target requires grad and the loss ``name`` (whose backward is analytic)
+    would silently give it none; a no-op under ``torch.no_grad()``."""
+    if isinstance(target, torch.Tensor) and target.requires_grad and torch.is_grad_enabled():
+        raise ValueError(f"target requires grad; gbloss.torch.functional.{name} computes no "
+                         "gradient for targets: pass target.detach()")
+
+
+def binary_target(target: torch.Tensor, input: torch.Tensor, dtype: torch.dtype
+                  ) -> tuple[torch.Tensor, bool]:
+    """Target as ``dtype`` and whether every label is exactly 0 or 1.
+
+    Soft labels in [0, 1] are allowed. Float targets are checked (and 0/1 ones
+    take the one-branch formula) only on the CPU outside torch.compile; elsewhere
+    the two-branch formula runs, which gives the same result for 0/1 labels.
+    """
+    if not isinstance(target, torch.Tensor):
+        raise TypeError(f"target must be a torch.Tensor, got {type(target).__name__}")
+    if target.shape != input.shape:
+        raise ValueError(f"target shape {tuple(target.shape)} must equal input shape "
+                         f"{tuple(input.shape)}")
+    if target.dtype == torch.bool:
+        return target.to(dtype), True
+    if target.is_complex():
+        raise ValueError("target must be real")
+    check = target.device.type == "cpu" and not compiling() and target.numel() > 0
+    if check:
+        lo, hi = (float(v) for v in torch.aminmax(target.detach()))  # NaN propagates
+        if not (lo >= 0 and hi <= 1):
+            raise ValueError(f"targets of a sigmoid loss must be in [0, 1], got values in "
+                             f"[{lo}, {hi}]")
+    if not target.is_floating_point():
+        return target.to(dtype), True
+    if not check:
+        return target.to(dtype), False
+    return target.to(dtype), not bool(torch.frac(target).any())  # in [0, 1]: 0/1 iff frac = 0
+
+
+def check_class_index_shapes(input: torch.Tensor, target: torch.Tensor) -> None:
+    """Metadata checks only (no pass over the data)."""
+    if not isinstance(target, torch.Tensor):
+        raise TypeError(f"target must be a torch.Tensor, got {type(target).__name__}")
+    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+        raise ValueError(f"target must hold class indices (an integer tensor), got {target.dtype}; "
+                         "for probabilities per element use sigmoid_focal_loss")
+    if input.ndim == 0:
+        raise ValueError("input must have a class dimension")
+    expected = () if input.ndim == 1 else (input.shape[0], *input.shape[2:])
+    if tuple(target.shape) != expected:
+        raise ValueError(f"target shape {tuple(target.shape)} must be {expected} for input of "
+                         f"shape {tuple(input.shape)} (class dimension 1)")
+
+
+def class_index_target(input: torch.Tensor, target: torch.Tensor, ignore_index: int
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int]:
+    """``(z, t, valid, n_classes)`` in F.cross_entropy's layout: logits ``(N, C, d1, ...)``
+    (an unbatched ``(C,)`` becomes ``(1, C)``), int64 targets ``(N, d1, ...)``.
+
+    Ignored targets are replaced by class 0 (their elements are masked by
+    ``valid``, ``None`` when nothing is ignored).
+    """
+    check_class_index_shapes(input, target)
+    if input.ndim == 1:  # unbatched (C,) with a scalar target, as F.cross_entropy
+        input, target = input[None], target.reshape(1)
+    n_classes = input.shape[1]
+    t = target.to(torch.int64)
+    masked = True  # on other devices, and under torch.compile, the mask is always applied
+    if target.device.type == "cpu" and not compiling() and t.numel():  # no device sync
+        lo, hi = (int(v) for v in torch.aminmax(t))
+        if lo < 0 or hi >= n_classes:
+            ignored = t == ignore_index
+            if bool((((t < 0) | (t >= n_classes)) & ~ignored).any()):
+                raise ValueError(f"target has class indices outside [0, {n_classes}) "
+                                 f"(ignore_index={ignore_index})")
+        masked = (lo <= ignore_index <= hi) and bool((t == ignore_index).any())
+    valid = None
+    if masked:
+        valid = t != ignore_index
+        t = torch.where(valid, t, torch.zeros_like(t))
+    return input, t, valid, n_classes
+
+
+def is_scalar(value: Any) -> bool:
+    """A Python number (not a bool): a factor of every class alike."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class ClassRows:
+    """Class-index targets prepared once: ``(N, C, ...)`` logits in the compute dtype, safe
+    targets, the not-ignored mask, class weights, and F.cross_entropy's reductions."""
+
+    def __init__(self, input: torch.Tensor, target: torch.Tensor, ignore_index: int,
+                 weight: Any) -> None:
+        self.dtype = input.dtype
+        cdtype = compute_dtype(input)
+        self.out_shape = target.shape if isinstance(target, torch.Tensor) else None
+        z, self.t, self.valid, self.n_classes = class_index_target(input, target,
+                                                                   int(ignore_index))
+        self.z = z.to(cdtype)
+        self.w = check_class_vector(weight, "weight", self.n_classes, self.z)
+
+    def factor(self, alpha: Any = None) -> torch.Tensor | None:
+        """Per-element factor ``alpha_t * weight_t`` (0 where ignored), or None for all ones."""
+        z, t = self.z, self.t
+        a_scalar, a_vec = 1.0, None
+        if is_scalar(alpha):
+            a_scalar = check_nonnegative("alpha", alpha)
+        else:
+            a_vec = check_class_vector(alpha, "alpha", self.n_classes, z)
+        w = self.w
+        factors = w if a_vec is None else (a_vec if w is None else a_vec * w)
+        c = None if factors is None else factors[t]
+        if a_scalar != 1.0:
+            c = torch.full_like(z[:, 0], a_scalar) if c is None else c * a_scalar
+        if self.valid is not None:
+            mask = self.valid.to(z.dtype)
+            c = mask if c is None else c * mask
+        return c
+
+    def reduce(self, loss: torch.Tensor, reduction: str) -> torch.Tensor:
+        """``"mean"`` divides by ``sum weight[t]`` over the non-ignored elements (F.cross_entropy)."""
+        if reduction == "none":
+            return loss.reshape(self.out_shape).to(self.dtype)
+        denominator = None
+        if reduction == "mean":
+            if self.w is not None:
+                wt = self.w[self.t]
+                denominator = (wt if self.valid is None else wt * self.valid.to(wt.dtype)).sum()
+            elif self.valid is not None:
+                denominator = self.valid.to(self.z.dtype).sum()
+        return reduce(loss, reduction, self.dtype, denominator)
+

@@ -13,7 +13,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import functional as F
 from ._common import (
     as_buffer,
     check_gamma,
@@ -22,6 +21,11 @@ from ._common import (
     check_reduction,
     check_scalar_alpha,
 )
+from .acb_mse import acb_mse_loss
+from .balanced_mse import bmc_loss, bni_loss, gai_loss, gmm_tensors
+from .focal import cross_entropy, focal_loss, sigmoid_focal_loss, softmax_focal_loss
+from .longtail import _margin_losses, class_margins
+from .overlap import dice_loss, pel_loss
 
 __all__ = ["ACBLoss", "BMCLoss", "BNILoss", "CrossEntropyLoss", "DiceLoss", "FocalLoss", "GAILoss",
            "LDAMLoss", "LMFLoss", "PELoss", "SigmoidFocalLoss", "SoftmaxFocalLoss"]
@@ -72,8 +76,8 @@ class SigmoidFocalLoss(_Loss):
         self.register_buffer("weight", as_buffer(weight, "weight", ndim=(1, 2)))
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.sigmoid_focal_loss(input, target, gamma=self.gamma, alpha=self.alpha,
-                                    weight=self.weight, reduction=self.reduction)
+        return sigmoid_focal_loss(input, target, gamma=self.gamma, alpha=self.alpha,
+                                  weight=self.weight, reduction=self.reduction)
 
     def extra_repr(self) -> str:
         return f"gamma={self.gamma}, alpha={self.alpha}, reduction={self.reduction!r}"
@@ -113,18 +117,16 @@ class SoftmaxFocalLoss(_Loss):
         super().__init__(reduction)
         self.gamma = check_gamma(gamma)
         if alpha is None or (isinstance(alpha, int | float) and not isinstance(alpha, bool)):
-            if alpha is not None and not 0 <= float(alpha) < float("inf"):
-                raise ValueError(f"alpha must be finite and non-negative, got {alpha!r}")
-            self.alpha = alpha
+            self.alpha = None if alpha is None else check_nonnegative("alpha", alpha)
         else:
             self.register_buffer("alpha", as_buffer(alpha, "alpha"))
         self.register_buffer("weight", as_buffer(weight, "weight"))
         self.ignore_index = int(ignore_index)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.softmax_focal_loss(input, target, gamma=self.gamma, alpha=self.alpha,
-                                    weight=self.weight, ignore_index=self.ignore_index,
-                                    reduction=self.reduction)
+        return softmax_focal_loss(input, target, gamma=self.gamma, alpha=self.alpha,
+                                  weight=self.weight, ignore_index=self.ignore_index,
+                                  reduction=self.reduction)
 
     def extra_repr(self) -> str:
         return (f"gamma={self.gamma}, ignore_index={self.ignore_index}, "
@@ -164,8 +166,8 @@ class CrossEntropyLoss(_Loss):
         self.ignore_index = int(ignore_index)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction)
+        return cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                             reduction=self.reduction)
 
     def extra_repr(self) -> str:
         return f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
@@ -188,9 +190,18 @@ class FocalLoss(SoftmaxFocalLoss):
         self.register_buffer("weight", as_buffer(weight, "weight", ndim=(1, 2)))
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.focal_loss(input, target, gamma=self.gamma, alpha=self.alpha,
-                            weight=self.weight, ignore_index=self.ignore_index,
-                            reduction=self.reduction)
+        return focal_loss(input, target, gamma=self.gamma, alpha=self.alpha,
+                          weight=self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
+
+
+def _alias(name: str, value: Any, alias: str, alias_value: Any, default: Any) -> Any:
+    """``value``, else its published alias (kaidic/LDAM-DRW's keyword), else ``default``."""
+    if value is not None and alias_value is not None:
+        raise TypeError(f"give {name} or its alias {alias}, not both")
+    if value is not None:
+        return value
+    return default if alias_value is None else alias_value
 
 
 class LDAMLoss(_Loss):
@@ -201,20 +212,26 @@ class LDAMLoss(_Loss):
         \ell_i = -w_{t}\,\log \operatorname{softmax}\big(s\,(z_i - m_{t} e_{t})\big)_{t},
         \qquad m_j = C\,(n_{\min} / n_j)^{1/4}
 
-    Positional order as kaidic/LDAM-DRW's ``LDAMLoss(cls_num_list, max_m=0.5,
-    weight=None, s=30)``; the margins and ``weight`` are buffers (no CUDA
-    tensor type is hard-coded). For deferred re-weighting assign
+    Called as kaidic/LDAM-DRW calls its ``LDAMLoss(cls_num_list, max_m=0.5,
+    weight=None, s=30)``, positionally or by those keywords (equal values);
+    the margins and ``weight`` are buffers (no CUDA tensor type is
+    hard-coded). For deferred re-weighting assign
     :func:`gbloss.torch.functional.drw_weights` to ``weight`` each epoch.
 
     Parameters
     ----------
     class_counts : sequence or Tensor (C,)
-        Training samples per class.
+        Training samples per class (alias ``cls_num_list``).
     max_margin : float >= 0, default 0.5
+        The rarest class's margin (alias ``max_m``).
     weight : Tensor (C,), optional
     scale : float > 0, default 30
+        The logit scale (alias ``s``).
     ignore_index : int, default -100
     reduction : {"mean", "sum", "none"}, default "mean"
+    cls_num_list, max_m, s
+        The published keywords; giving one together with its gbloss name
+        raises TypeError.
 
     Examples
     --------
@@ -222,21 +239,26 @@ class LDAMLoss(_Loss):
     >>> loss = gt.LDAMLoss([500, 50, 5], max_margin=0.5, scale=30.0)
     >>> z = torch.randn(8, 3, requires_grad=True)
     >>> loss(z, torch.randint(0, 3, (8,))).backward()
+    >>> loss = gt.LDAMLoss(cls_num_list=[500, 50, 5], max_m=0.5, s=30, weight=None)
     """
 
-    def __init__(self, class_counts: Any, max_margin: float = 0.5, weight: Any = None,
-                 scale: float = 30.0, ignore_index: int = -100, reduction: str = "mean") -> None:
+    def __init__(self, class_counts: Any = None, max_margin: float | None = None,
+                 weight: Any = None, scale: float | None = None, ignore_index: int = -100,
+                 reduction: str = "mean", *, cls_num_list: Any = None,
+                 max_m: float | None = None, s: float | None = None) -> None:
         super().__init__(reduction)
-        self.max_margin = check_nonnegative("max_margin", max_margin)
-        self.scale = check_positive("scale", scale)
-        self.register_buffer("margins", F.class_margins(class_counts, self.max_margin))  # float64
+        class_counts = _alias("class_counts", class_counts, "cls_num_list", cls_num_list, None)
+        self.max_margin = check_nonnegative(
+            "max_margin", _alias("max_margin", max_margin, "max_m", max_m, 0.5))
+        self.scale = check_positive("scale", _alias("scale", scale, "s", s, 30.0))
+        self.register_buffer("margins", class_margins(class_counts, self.max_margin))  # float64
         self.register_buffer("weight", as_buffer(weight, "weight"))
         self.ignore_index = int(ignore_index)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F._margin_losses(input, target, self.margins, focal_weight=0.0, ldam_weight=1.0,
-                                gamma=0.0, alpha=None, scale=self.scale, weight=self.weight,
-                                ignore_index=self.ignore_index, reduction=self.reduction)
+        return _margin_losses(input, target, self.margins, focal_weight=0.0, ldam_weight=1.0,
+                              gamma=0.0, alpha=None, scale=self.scale, weight=self.weight,
+                              ignore_index=self.ignore_index, reduction=self.reduction)
 
     def extra_repr(self) -> str:
         return (f"max_margin={self.max_margin}, scale={self.scale}, "
@@ -302,13 +324,13 @@ class LMFLoss(_Loss):
         self.max_m = check_nonnegative("max_m", max_m)
         self.s = check_positive("s", s)
         self.add_LDAM_weigth = bool(add_LDAM_weigth)
-        self.register_buffer("margins", F.class_margins(cls_num_list, self.max_m))  # float64
+        self.register_buffer("margins", class_margins(cls_num_list, self.max_m))  # float64
         self.register_buffer("weight", as_buffer(weight, "weight"))
         self.ignore_index = int(ignore_index)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         both = self.add_LDAM_weigth
-        return F._margin_losses(
+        return _margin_losses(
             input, target, self.margins, focal_weight=self.alpha, ldam_weight=self.beta,
             gamma=self.gamma, alpha=None if both else self.weight, scale=self.s,
             weight=self.weight if both else None, ignore_index=self.ignore_index,
@@ -333,8 +355,9 @@ class ACBLoss(_Loss):
 
     over the whole batch. Equal to the package's value; unlike it, no host
     sync (its ``torch.isnan`` checks), an empty class contributes 0 without a
-    NaN being formed, the result is always a tensor (the package returns the
-    int 0 for an empty batch), and a NaN prediction is not silently dropped.
+    NaN being formed, the result is always a tensor (0 for an empty batch, where
+    the package returns the number 0), and a NaN prediction is not silently
+    dropped. A target that requires grad gets its gradient, as in the package.
 
     Parameters
     ----------
@@ -358,8 +381,8 @@ class ACBLoss(_Loss):
         self.nonzero_weighting = check_nonnegative("nonzero_weighting", nonzero_weighting)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.acb_mse_loss(input, target, zero_weight=self.zero_weighting,
-                              nonzero_weight=self.nonzero_weighting, reduction=self.reduction)
+        return acb_mse_loss(input, target, zero_weight=self.zero_weighting,
+                            nonzero_weight=self.nonzero_weighting, reduction=self.reduction)
 
     def extra_repr(self) -> str:
         return (f"zero_weighting={self.zero_weighting}, "
@@ -428,7 +451,7 @@ class BMCLoss(_BalancedMSE):
         super().__init__(init_noise_sigma, fix_noise_sigma, reduction)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.bmc_loss(input, target, self.noise_sigma, reduction=self.reduction)
+        return bmc_loss(input, target, self.noise_sigma, reduction=self.reduction)
 
 
 class BNILoss(_BalancedMSE):
@@ -460,8 +483,8 @@ class BNILoss(_BalancedMSE):
         self.register_buffer("bucket_weights", _float64(bucket_weights, "bucket_weights"))
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.bni_loss(input, target, self.noise_sigma, self.bucket_centers,
-                          self.bucket_weights, reduction=self.reduction)
+        return bni_loss(input, target, self.noise_sigma, self.bucket_centers,
+                        self.bucket_weights, reduction=self.reduction)
 
 
 class GAILoss(_BalancedMSE):
@@ -494,14 +517,14 @@ class GAILoss(_BalancedMSE):
     def __init__(self, init_noise_sigma: float, gmm: Any, *, fix_noise_sigma: bool = False,
                  reduction: str = "mean") -> None:
         super().__init__(init_noise_sigma, fix_noise_sigma, reduction)
-        means, weights, covs = F.gmm_tensors(gmm)
+        means, weights, covs = gmm_tensors(gmm)
         self.register_buffer("gmm_means", means)
         self.register_buffer("gmm_weights", weights)
         self.register_buffer("gmm_covariances", covs)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.gai_loss(input, target, self.noise_sigma, self.gmm_means, self.gmm_weights,
-                          self.gmm_covariances, reduction=self.reduction)
+        return gai_loss(input, target, self.noise_sigma, self.gmm_means, self.gmm_weights,
+                        self.gmm_covariances, reduction=self.reduction)
 
 
 def _float64(value: Any, name: str) -> torch.Tensor:
@@ -542,8 +565,8 @@ class DiceLoss(_Loss):
 
     def forward(self, input: torch.Tensor, target: torch.Tensor,
                 weight: torch.Tensor | None = None) -> torch.Tensor:
-        return F.dice_loss(input, target, smooth=self.smooth, batch=self.batch, weight=weight,
-                           reduction=self.reduction)
+        return dice_loss(input, target, smooth=self.smooth, batch=self.batch, weight=weight,
+                         reduction=self.reduction)
 
     def extra_repr(self) -> str:
         return f"smooth={self.smooth}, batch={self.batch}, reduction={self.reduction!r}"
@@ -575,8 +598,8 @@ class PELoss(_Loss):
 
     def forward(self, input: torch.Tensor, target: torch.Tensor,
                 weight: torch.Tensor | None = None) -> torch.Tensor:
-        return F.pel_loss(input, target, alpha=self.alpha, power=self.power, batch=self.batch,
-                          weight=weight, reduction=self.reduction)
+        return pel_loss(input, target, alpha=self.alpha, power=self.power, batch=self.batch,
+                        weight=weight, reduction=self.reduction)
 
     def extra_repr(self) -> str:
         return (f"alpha={self.alpha}, power={self.power}, batch={self.batch}, "

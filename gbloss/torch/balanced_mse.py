@@ -1,8 +1,8 @@
 r"""Balanced MSE (Ren et al., CVPR 2022) for PyTorch: BMC, BNI and GAI.
 
-The math is that of :func:`gbloss.balanced_mse` (:mod:`gbloss._regression`):
+The math is that of :func:`gbloss.balanced_mse` (:mod:`gbloss.losses.balanced_mse`):
 a prior over label centres ``mu_j`` with log-weights ``a_j`` and covariances
-``S_j = V_j + sigma^2 I`` (a :class:`~gbloss._regression.Mixture`), the loss of
+``S_j = V_j + sigma^2 I`` (a :class:`~gbloss.losses.balanced_mse.mixture.Mixture`), the loss of
 a row (prediction ``x``, label ``y``)
 
 .. math::
@@ -11,9 +11,9 @@ a row (prediction ``x``, label ``y``)
         + \log \sum_j \exp\big(a_j - \tfrac12 (x - \mu_j)^\top S_j^{-1} (x - \mu_j)\big)\Big]
 
 (``sigma_0 = sigma`` detached: the authors' ``(2 noise_var).detach()``
-rescale), its value from :func:`~gbloss._regression.mixture_log_sum` and the
+rescale), its value from :func:`~gbloss.losses.balanced_mse.mixture.mixture_log_sum` and the
 posterior mean ``e`` and curvature ``c`` of a label given ``x`` from
-:func:`~gbloss._regression.mixture_moments`. Backward multiplies the stored
+:func:`~gbloss.losses.balanced_mse.mixture.mixture_moments`. Backward multiplies the stored
 analytic derivatives:
 
 .. math::
@@ -26,7 +26,8 @@ analytic derivatives:
 priors: the ``log sigma`` and ``log |S_j|`` terms of GAI cancel out of it).
 Under ``create_graph=True`` both are recomputed by the same functions with
 autograd recording, so second derivatives (in ``x`` and ``sigma``) are exact.
-Computed in float64 (as the boosting kernel), returned in the input's dtype.
+Computed in float64 (as the boosting kernel), returned in the input's dtype. No
+gradient flows to the labels: a target that requires grad is refused.
 """
 
 from __future__ import annotations
@@ -37,8 +38,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..losses.balanced_mse.mixture import Mixture, mixture_log_sum, mixture_moments
-from ._common import XP_TRACEABLE, check_reduction, compiling
+from ..losses.balanced_mse import BalancedMSELoss
+from ..losses.balanced_mse.mixture import (
+    SIGMA_FRACTION,
+    Mixture,
+    gmm_parameters,
+    mixture_log_sum,
+    mixture_moments,
+    weighted_std,
+)
+from ._common import XP_TRACEABLE, check_reduction, compiling, refuse_target_grad
 
 __all__ = ["bmc_loss", "bni_buckets", "bni_loss", "gai_loss", "gmm_tensors"]
 
@@ -60,7 +69,7 @@ class _Prior:
         self.covariances = covariances  # (M, d, d) or None
 
     def mixture(self, sigma2: torch.Tensor) -> tuple[Mixture, Any]:
-        """``(Mixture, kappa)`` as :class:`gbloss._regression.BalancedMSELoss` builds them."""
+        """``(Mixture, kappa)`` as :class:`gbloss.losses.balanced_mse.BalancedMSELoss` builds them."""
         _m, d = self.centres.shape
         if self.covariances is None:  # BMC, BNI: _binned / point mixtures, kappa = 0
             half = (0.5 / sigma2) * torch.ones_like(self.log_weight)
@@ -151,6 +160,7 @@ def _rows(input: torch.Tensor, target: torch.Tensor, d: int | None, name: str
     input's shape. ``d > 1``: input ``(B, d)``, ``"none"`` is ``(B,)``.
     ``d = None`` (BMC): 1 for ``(B,)`` and ``(B, 1)``, else ``input.shape[1]``.
     """
+    refuse_target_grad(target, name)
     for arg, label in ((input, "input"), (target, "target")):
         if not isinstance(arg, torch.Tensor):
             raise TypeError(f"{label} must be a torch.Tensor, got {type(arg).__name__}")
@@ -209,7 +219,7 @@ def bmc_loss(input: torch.Tensor, target: torch.Tensor, noise_sigma: float | tor
     input : Tensor (B,), (B, 1) or (B, d)
         Predictions.
     target : Tensor, same shape
-        Labels (no gradient flows to them).
+        Labels (no gradient flows to them: one that requires grad is refused).
     noise_sigma : float or 0-d Tensor
         ``sigma``; a tensor that requires grad (an ``nn.Parameter``) gets the
         gradient of the authors' loss, whose ``2 sigma^2`` factor is detached.
@@ -345,16 +355,12 @@ def bni_buckets(labels: Any, bins: int | Any = None, sigma: float | None = None
     loss's default). Empty bins are dropped; the weights are the bin
     frequencies (summing to 1), as the authors' ``BNILoss`` expects.
     """
-    from ..losses.balanced_mse import BalancedMSELoss
-    from ..losses.balanced_mse.mixture import SIGMA_FRACTION
-    from ..losses.balanced_mse.mixture import weighted_std as _weighted_std
-
     y = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels,
                    dtype=np.float64).reshape(-1)
     if y.size == 0 or not np.all(np.isfinite(y)):
         raise ValueError("labels must be a non-empty array of finite values")
     if sigma is None:
-        spread = _weighted_std(y[:, None], None)
+        spread = weighted_std(y[:, None], None)
         if not spread > 0 and bins is None:
             raise ValueError("the labels do not vary: give sigma or bins")
         sigma = SIGMA_FRACTION * spread if spread > 0 else 1.0
@@ -369,8 +375,6 @@ def gmm_tensors(gmm: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     ``sklearn.mixture.GaussianMixture`` (any ``covariance_type``), a dict with ``means``,
     ``weights`` and ``covariances`` or ``variances`` (the authors' ``gmm.pkl``), or the path
     of such a pickle (read with joblib, as the authors' ``GAILoss``)."""
-    from ..losses.balanced_mse.mixture import gmm_parameters as _gmm_parameters
-
     if isinstance(gmm, str | bytes) or hasattr(gmm, "__fspath__"):
         import joblib
 
@@ -381,5 +385,5 @@ def gmm_tensors(gmm: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
                          "'weights' and 'covariances' (or 'variances'), or a path to one")
     means = np.asarray(means, dtype=np.float64)
     d = 1 if means.ndim <= 1 else int(means.shape[-1])
-    mu, pi, cov = _gmm_parameters(gmm, d)
+    mu, pi, cov = gmm_parameters(gmm, d)
     return torch.as_tensor(mu), torch.as_tensor(pi), torch.as_tensor(cov)

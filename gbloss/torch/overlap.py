@@ -3,8 +3,8 @@ r"""Soft Dice and PointWise Exponential Loss (PEL) for PyTorch, sigmoid link.
 Both are ratios of sums over a group of elements: one group per sample
 (``batch=False``: the sums run over each ``input[i]``) or one group for the
 whole batch (``batch=True``). They run the kernels of :func:`gbloss.dice` and
-:func:`gbloss.pel` (:func:`gbloss._overlap.dice_kernel`,
-:func:`~gbloss._overlap.pel_kernel`) with the samples as the boosting loss's
+:func:`gbloss.pel` (:func:`gbloss.losses.overlap.dice_kernel`,
+:func:`~gbloss.losses.overlap.pel_kernel`) with the samples as the boosting loss's
 groups: the forward pass takes the per-group values (``mode="value"``) and the
 exact gradient (``mode="grad_hess"``) and stores the gradient; backward
 multiplies it by each group's incoming gradient. Sums run in float64.
@@ -15,7 +15,8 @@ autograd recording, in a namespace that differentiates ``|z|`` as
 ``z >= 0``, so every derivative is the exact one, also at ``z = 0``, where
 torch's ``abs`` has slope 0). Second derivatives are then the kernel's exact
 ones: the full Hessian within a group, whose diagonal is
-``Loss.gradient_hessian(hessian="exact")``.
+``Loss.gradient_hessian(hessian="exact")``. No gradient flows to the labels: a
+target that requires grad is refused.
 """
 
 from __future__ import annotations
@@ -24,33 +25,34 @@ from typing import Any
 
 import torch
 
-from .._core.groups import Segments as _Segments
+from .._core.groups import Segments
 from ..losses.overlap import dice_kernel, pel_kernel
 from ._common import (
     XP_EXACT_ABS,
     XP_TRACEABLE,
+    binary_target,
     check_nonnegative,
     check_positive,
     check_reduction,
     compiling,
     compute_dtype,
+    refuse_target_grad,
     upstream,
 )
 
 __all__ = ["dice_loss", "pel_loss"]
 
 
-class _GroupValues(_Segments):
-    """The kernels' group sums (the :class:`gbloss._overlap._Segments` interface) for
+class _GroupValues(Segments):
+    """The kernels' group sums (the :class:`gbloss._core.groups.Segments` interface) for
     ``n_groups`` contiguous groups of ``size`` rows (the samples), by reshaping; ``mean``
     returns the per-group vector itself, so ``mode="value"`` gives each group's loss."""
 
     def __init__(self, n_groups: int, size: int, xp: Any) -> None:
-        self.xp = xp
+        self.xp, self.ref, self.reduce = xp, None, None  # one machine (ref serves the all-reduce)
         self.n_groups = n_groups
         self.size = size
         self.ptr = None
-        self.reduce = None
 
     def sum(self, x: Any) -> Any:
         return self.xp.astype(x, torch.float64).reshape(self.n_groups, self.size).sum(1)
@@ -107,15 +109,14 @@ def _per_unit(grad: torch.Tensor, w: torch.Tensor | None, n_groups: int) -> torc
 
 def _overlap(name: str, kernel: Any, params: dict, input: torch.Tensor, target: torch.Tensor,
              weight: torch.Tensor | None, batch: bool, reduction: str) -> torch.Tensor:
-    from .functional import _binary_target
-
     check_reduction(reduction)
+    refuse_target_grad(target, name)
     dtype = input.dtype
     cdtype = compute_dtype(input)
     if input.ndim == 0 or input.numel() == 0:
         raise ValueError(f"{name}: input must have a batch dimension and at least one element, "
                          f"got shape {tuple(input.shape)}")
-    y, _ = _binary_target(target, input, cdtype)
+    y, _ = binary_target(target, input, cdtype)
     n_groups = 1 if batch else int(input.shape[0])
     z = input.to(cdtype).reshape(-1)
     y = y.reshape(-1)
@@ -162,7 +163,7 @@ def dice_loss(input: torch.Tensor, target: torch.Tensor, *, smooth: float = 1.0,
     input : Tensor (N, ...)
         Logits.
     target : Tensor, same shape
-        Labels in [0, 1] (soft labels allowed).
+        Labels in [0, 1] (soft labels allowed; no gradient flows to them).
     smooth : float >= 0, default 1
         ``s``: keeps samples without positives finite.
     batch : bool, default False
