@@ -95,12 +95,12 @@ def bake_init_score(booster: lgb.Booster, init: Any, loss: Loss) -> lgb.Booster:
         A new booster; ``best_iteration`` and ``best_score`` are kept.
     """
     text = booster.model_to_string(num_iteration=-1)
-    starts = [m.start() for m in re.finditer(r"^Tree=\d+\n", text, flags=re.M)]
+    starts = [m.start() for m in re.finditer(r"^Tree=\d+\n", text, flags=re.MULTILINE)]
     stop = text.find("end of trees")
     head_end = starts[0] if starts else stop
     if stop < 0:
         raise ValueError("not a LightGBM model string: 'end of trees' is missing")
-    trees = [text[a:b] for a, b in zip(starts, [*starts[1:], stop])]
+    trees = [text[a:b] for a, b in zip(starts, [*starts[1:], stop], strict=True)]
     if init is not None:
         init = np.atleast_1d(np.asarray(init, dtype=np.float64))
         if len(trees) < init.size:
@@ -113,15 +113,15 @@ def bake_init_score(booster: lgb.Booster, init: Any, loss: Loss) -> lgb.Booster:
 
             # leaf_value: the leaves' outputs; leaf_const: a linear tree's constants
             trees[cls] = re.sub(r"^(leaf_value|leaf_const)=(.*)$", shift, trees[cls],
-                                flags=re.M)
+                                flags=re.MULTILINE)
     head = text[:head_end]
-    num_class = int(re.search(r"^num_class=(\d+)$", head, re.M).group(1))
+    num_class = int(re.search(r"^num_class=(\d+)$", head, re.MULTILINE).group(1))
     if trees:
         head = re.sub(r"^tree_sizes=.*$", "tree_sizes=" + " ".join(str(len(t)) for t in trees),
-                      head, count=1, flags=re.M)
-    head = re.sub(r"^objective=.*\n", "", head, flags=re.M)
+                      head, count=1, flags=re.MULTILINE)
+    head = re.sub(r"^objective=.*\n", "", head, flags=re.MULTILINE)
     head = re.sub(r"^(max_feature_idx=.*)$", lambda m: m.group(1) + "\n"
-                  + _objective_line(loss, num_class), head, count=1, flags=re.M)
+                  + _objective_line(loss, num_class), head, count=1, flags=re.MULTILINE)
     model = head + "".join(trees) + text[stop:]
     baked = lgb.Booster(model_str=model)
     baked.best_iteration = booster.best_iteration
@@ -188,6 +188,10 @@ def train(
             f"the labels go up to {np.nanmax(y):g}: for multiclass data set "
             f"params['num_class'] to the number of classes (LightGBM trains one margin per "
             "row without it)")
+    for i, ds in enumerate(valid_sets or ()):
+        if ds is not train_set and ds.label is None and ds._handle is None:
+            raise ValueError(f"valid_sets[{i}] has no labels: gbloss's metric needs them "
+                             "(lgb.Dataset(X_val, label=y_val))")
     fitted = loss._fitted_to(y, w, n_classes=num_class if num_class > 1 else None)
     obj = Objective(fitted, n_threads=lgb_calls.threads(params))
     params["objective"] = obj

@@ -202,7 +202,7 @@ def counts_ref():
 @pytest.fixture
 def kernel_path(request, monkeypatch) -> str:
     """Route every input of the focal family (focal, cross-entropy) to one CPU kernel,
-    the test's ``path`` parameter: "fused" (gbloss/_fused.py, whatever the size) or
+    the test's ``path`` parameter: "fused" (gbloss/kernels/fused.py, whatever the size) or
     "reference"."""
     import gbloss.kernels.fused
 

@@ -94,11 +94,11 @@ def reference(ref, task, y, z, w, gamma, factors):
     """Per-row values, grad and Hessian diagonal of sum_i w_i l_i from torch autograd."""
     if task == "multiclass":
         t, c = ref.torch.as_tensor(y.astype(np.int64)), ref.tensor(factors)
-        fn = lambda zz: ref.multiclass_rows(t, zz, gamma, c)  # noqa: E731
+        fn = lambda zz: ref.multiclass_rows(t, zz, gamma, c)
     else:
         yt, c0, c1 = ref.tensor(y), ref.tensor(factors[0]), ref.tensor(factors[1])
         rows = ref.binary_rows if task == "binary" else ref.multilabel_rows
-        fn = lambda zz: rows(yt, zz, gamma, c0, c1)  # noqa: E731
+        fn = lambda zz: rows(yt, zz, gamma, c0, c1)
     return ref.value_grad_hess(fn, z, w)
 
 

@@ -12,7 +12,8 @@ import pytest
 
 import gbloss
 from gbloss.kernels import fused as _fused
-from gbloss.losses.focal import sigmoid_kernel as _sigmoid_kernel, softmax_kernel as _softmax_kernel
+from gbloss.losses.focal import sigmoid_kernel as _sigmoid_kernel
+from gbloss.losses.focal import softmax_kernel as _softmax_kernel
 
 pytestmark = pytest.mark.skipif(not _fused.HAVE_NUMBA, reason="numba is not installed")
 

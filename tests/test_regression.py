@@ -155,7 +155,7 @@ class TestACBMSE:
         edges = np.quantile(y, [0.25, 0.5, 0.75])  # 4 classes of 100 rows
         mse = np.mean((z - y) ** 2)
         assert gbloss.acb_mse(classes=edges).loss(y, z) == pytest.approx(4 * mse, rel=1e-12)
-        ids = lambda v: np.searchsorted(edges, v, side="right")  # noqa: E731
+        ids = lambda v: np.searchsorted(edges, v, side="right")
         assert gbloss.acb_mse(classes=ids).loss(y, z) == pytest.approx(4 * mse, rel=1e-12)
         zero = np.where(np.arange(400) % 2 == 0, 0.0, y)
         assert gbloss.acb_mse().loss(zero, z) == pytest.approx(2 * np.mean((z - zero) ** 2),

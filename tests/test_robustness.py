@@ -171,3 +171,38 @@ def test_init_score_minimises_the_loss(name, loss, task, data):
             f"{name}: loss at the init score {init} is {base!r}; moving coordinate {j} by "
             f"{steps[worst]:g} gives {values[worst]!r}"
         )
+
+
+def _extreme_problem(task: str, dtype: type, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Labels of every class and margins of both signs at ``scale`` (and moderate ones)."""
+    signs = np.array([1.0, -1.0, 0.5, -0.5, 1.0, -1.0])
+    if task == BINARY:
+        return np.array([0.0, 1.0, 0.0, 1.0, 1.0, 0.0]), (signs * scale).astype(dtype)
+    if task == MULTICLASS:
+        raw = np.stack([signs, -signs, signs[::-1]], axis=1) * scale
+        return np.array([0.0, 1.0, 2.0, 0.0, 1.0, 2.0]), raw.astype(dtype)
+    if task == MULTILABEL:
+        raw = np.stack([signs, -signs], axis=1) * scale
+        return np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [1, 0], [0, 1]]), \
+            raw.astype(dtype)
+    return np.array([0.0, 1.0, 0.0, 2.0, 3.0, 0.5]), (signs * scale).astype(dtype)
+
+
+@pytest.mark.parametrize(("name", "loss", "task"), CASES, ids=IDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("path", ["reference", "fused"])
+def test_margins_up_to_the_float_maximum_give_finite_derivatives(name, loss, task, dtype, path,
+                                                                 kernel_path):
+    """Margins far beyond 1e4, up to the largest float: finite gradients and Hessians, a
+    positive "auto" Hessian, and a loss value that is finite or +inf (never NaN), on both
+    CPU kernels of the focal family."""
+    top = float(np.finfo(dtype).max)
+    for scale in (1e5, 1e10, 1e30, top / 2, top):
+        y, raw = _extreme_problem(task, dtype, scale)
+        fitted = loss.fit(y[:4] if task == REGRESSION else y)  # statistics of modest labels
+        grad, hess = fitted.gradient_hessian(y, raw)
+        assert np.all(np.isfinite(grad)) and np.all(np.isfinite(hess)), f"{name} at {scale:g}"
+        if _hessian_is_auto(loss):
+            assert np.all(hess > 0), f"{name} at {scale:g}: 'auto' Hessian not positive"
+        value = fitted.loss(y, raw)
+        assert not np.isnan(value) and value > -np.inf, f"{name} at {scale:g}: loss {value}"

@@ -19,9 +19,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import gbloss
+from gbloss._core.labels import BINARY, MULTICLASS, REGRESSION
 from gbloss.losses import Loss
 from gbloss.losses.focal import FocalLoss
-from gbloss._core.labels import BINARY, MULTICLASS, REGRESSION
 from gbloss.sklearn import ConstantModelWarning, GBLossClassifier, GBLossRegressor
 
 BOOSTERS = ["xgboost", "lightgbm"]

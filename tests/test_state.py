@@ -240,7 +240,8 @@ def test_lightgbm_train_leaves_the_callers_datasets_as_they_were():
     Xv, yv = _data(200, 0.2, 12)
     train, valid = lgb.Dataset(X, y), lgb.Dataset(Xv, yv)
     gbloss.lightgbm.train(LGB, train, gbloss.focal(), 3, valid_sets=[valid])
-    assert train.get_init_score() is None and valid.get_init_score() is None
+    assert train.get_init_score() is None
+    assert valid.get_init_score() is None
     # a later built-in model on the same Dataset starts where the built-in starts
     builtin = lgb.train({**LGB, "objective": "binary"}, train, 3)
     fresh = lgb.train({**LGB, "objective": "binary"}, lgb.Dataset(X, y), 3)
@@ -306,7 +307,7 @@ def test_readme_shows_no_estimator_call_that_returns_margins():
     from pathlib import Path
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
-    code = "".join(re.findall(r"```python\n(.*?)```", readme, flags=re.S))
+    code = "".join(re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL))
     assert "LGBMClassifier(objective=" not in code.replace(" ", "")
     # the path it shows instead returns labels and probabilities
     X, y = _data(300, 0.3, 19)
@@ -314,7 +315,8 @@ def test_readme_shows_no_estimator_call_that_returns_margins():
     clf = GBLossClassifier(gbloss.focal(), booster="lightgbm", n_estimators=3).fit(X, labels)
     assert set(clf.predict(X)) <= {"yes", "no"}
     proba = clf.predict_proba(X)
-    assert proba.shape == (300, 2) and np.allclose(proba.sum(axis=1), 1)
+    assert proba.shape == (300, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
 
 
 def test_booster_estimators_get_no_loss_parameters(recwarn, capfd):
@@ -344,4 +346,5 @@ def test_deep_copies_of_a_fitted_loss_share_nothing_mutable():
     fitted = gbloss.focal(class_weight="balanced").fit(np.array([0, 0, 0, 1.0]))
     twin = copy.deepcopy(fitted)
     twin.set_params(gamma=0.0)
-    assert fitted.gamma == 2.0 and twin.statistics_ is not None
+    assert fitted.gamma == 2.0
+    assert twin.statistics_ is not None

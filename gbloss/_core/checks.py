@@ -73,6 +73,9 @@ def check_sample_weight(sample_weight: Any, n_rows: int, xp: Any, dtype: Any) ->
     if sample_weight is None:
         return None
     w = xp.asarray(sample_weight)
+    if not (xp.isdtype(w.dtype, "real floating") or xp.isdtype(w.dtype, "integral")
+            or xp.isdtype(w.dtype, "bool")):
+        raise TypeError(f"sample_weight has dtype {w.dtype}; weights must be real numbers")
     if w.ndim == 2 and w.shape[1] == 1:
         w = xp.reshape(w, (-1,))
     if w.ndim == 1 and w.shape[0] == 0:

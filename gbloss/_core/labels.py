@@ -6,6 +6,7 @@ label is a model trained on something else.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -57,11 +58,14 @@ def as_label_array(y_true: Any, xp: Any, name: str = "y_true") -> Any:
     if _is_sparse(y_true):
         raise TypeError(f"{name} is a scipy sparse matrix; labels must be a dense array "
                         f"(for example {name}.toarray())")
-    if xp is np or not hasattr(y_true, "__array_namespace__") and not hasattr(y_true, "dtype"):
+    if xp is np or (not hasattr(y_true, "__array_namespace__") and not hasattr(y_true, "dtype")):
         try:
             y = np.asarray(y_true)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{name} cannot be read as a numeric array: {exc}") from None
+        if y.dtype.kind == "O":  # numbers held as objects (pandas nullable dtypes, lists)
+            with contextlib.suppress(TypeError, ValueError):
+                y = y.astype(np.float64)
         if y.dtype.kind in "OUSVMm":
             raise TypeError(
                 f"{name} has dtype {y.dtype}: labels must be numbers. Encode class labels as "

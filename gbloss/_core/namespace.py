@@ -14,16 +14,22 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace, is_numpy_namespace
+from array_api_compat import array_namespace, is_array_api_obj, is_numpy_namespace
 
 __all__ = ["arange_like", "asarray_on", "device_of", "get_namespace", "is_numpy", "move_like",
            "to_numpy"]
 
 
 def get_namespace(*arrays: Any) -> Any:
-    """Return the array-API namespace of ``arrays`` (plain ``numpy`` for numpy input)."""
-    arrays = tuple(a for a in arrays if a is not None)
-    if all(isinstance(a, np.ndarray | np.generic) for a in arrays):
+    """Return the array-API namespace of ``arrays`` (plain ``numpy`` for numpy input).
+
+    Objects that are not arrays of a namespace (lists, scalars, pandas and
+    scipy objects) count as numpy: they are read with ``np.asarray``, or
+    refused by the checks that read them.
+    """
+    arrays = tuple(a for a in arrays if a is not None and is_array_api_obj(a)
+                   and not isinstance(a, np.ndarray | np.generic))
+    if not arrays:
         return np
     return array_namespace(*arrays)
 
@@ -42,7 +48,7 @@ def arange_like(n: int, ref: Any, xp: Any) -> Any:
 
 def device_of(a: Any) -> Any:
     """The device of array ``a`` (``"cpu"`` for numpy)."""
-    if isinstance(a, np.ndarray | np.generic):
+    if isinstance(a, np.ndarray | np.generic) or not is_array_api_obj(a):
         return "cpu"
     from array_api_compat import device
 

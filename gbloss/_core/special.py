@@ -11,7 +11,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 __all__ = [
+    "LOG_ZERO",
+    "finite_bound",
     "int_power",
     "log1p",
     "log_sigmoid_from",
@@ -20,6 +24,20 @@ __all__ = [
     "sigmoid_pair",
     "sigmoid_parts",
 ]
+
+
+#: A log-probability below which the probability is 0 in every float type (exp(-1e4)
+#: underflows). Clamping a log-probability here before it multiplies a constant keeps
+#: ``p * (c log p)`` exactly 0 where ``c log p`` would overflow (margins near the float
+#: maximum).
+LOG_ZERO = -1.0e4
+
+
+def finite_bound(dtype: Any) -> float:
+    """A quarter of the largest finite value of ``dtype``: sums and differences of two
+    values within it, and their products with small constants, stay finite."""
+    name = str(dtype).split(".")[-1]
+    return float(np.finfo(np.dtype(name)).max) / 4
 
 
 def log1p(x: Any, xp: Any) -> Any:

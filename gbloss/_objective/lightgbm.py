@@ -44,13 +44,15 @@ def threads(params: Any) -> int | None:
 def read(dataset: Any) -> tuple[NDArray, NDArray | None, NDArray | None, int | None]:
     """``(y, w, group_sizes, n_threads)`` of a (constructed) LightGBM Dataset.
 
-    LightGBM replaces NaN labels by 0 when it constructs a Dataset, before any
-    objective sees them; :func:`gbloss.lightgbm.train` checks the labels first.
+    LightGBM replaces NaN labels by 0 when it constructs a Dataset, and gives a
+    Dataset made without labels all-zero labels, before any objective sees them;
+    :func:`gbloss.lightgbm.train` checks the labels first.
     """
     y = dataset.get_label()
     if y is None:
         raise ValueError("the LightGBM Dataset has no labels: gbloss objectives and metrics "
-                         "need the labels of every training and validation set")
+                         "need the labels of every training and validation set "
+                         "(lgb.Dataset(X, label=y))")
     w = dataset.get_weight()
     groups = dataset.get_group()
     return (np.asarray(y), None if w is None else np.asarray(w),

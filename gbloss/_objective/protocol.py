@@ -111,8 +111,8 @@ def _reduce(loss: Any, call: Call) -> Reduce | None:
     """The all-reduce across workers for a loss whose sums span rows, or None."""
     if loss.row_separable:
         return None
-    if call.form == "lightgbm" and lgb_calls.is_distributed(call.data) or \
-            call.form == "lightgbm-sklearn" and lgb_calls.in_dask_worker():
+    if (call.form == "lightgbm" and lgb_calls.is_distributed(call.data)) or \
+            (call.form == "lightgbm-sklearn" and lgb_calls.in_dask_worker()):
         raise ValueError(lgb_calls.REFUSE_DISTRIBUTED.format(name=type(loss).__name__))
     if call.form in ("xgboost", "xgboost-sklearn"):
         return xgb_calls.collective_reduce()
@@ -128,6 +128,8 @@ def _bind(loss: Any, call: Call, xp: Any, dev: Any, raw: Any
     y = call.y
     if y is None:
         raise ValueError("the data have no labels (y_true is None)")
+    if raw.ndim not in (1, 2):
+        raise ValueError(f"raw_prediction must be 1-D or 2-D, got shape {tuple(raw.shape)}")
     key = (loss._signature(), str(dev), tuple(raw.shape[1:]))
     keep = call.data is not None or all(
         a is None or isinstance(a, np.ndarray) for a in (y, call.w, call.groups))

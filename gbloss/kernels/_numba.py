@@ -18,6 +18,7 @@ from numba import types
 from numba.extending import intrinsic, overload
 
 from .._core.hessian import HESSIAN_FLOOR, XGBOOST_HESSIAN_MIN
+from .._core.special import LOG_ZERO
 
 __all__ = ["GRAD_HESS", "VALUE", "VALUE_GRAD", "kernel", "softmax_kernel"]
 
@@ -162,14 +163,15 @@ def _power(base: Any, log_base: Any, gamma: Any, int_gamma: int, one: Any) -> An
 
 @_always_inline
 def _branch(p: Any, q: Any, log_p: Any, log_q: Any, gamma: Any, int_gamma: int,
-            one: Any) -> Any:
-    """``(f, f', f'', s)`` of :func:`gbloss.losses.focal.focal_branch` at one element."""
+            one: Any, log_zero: Any, top: Any) -> Any:
+    """``(f, f', f'', s)`` of :func:`gbloss.losses.focal.focal_branch` at one element
+    (the same clamps: ``log_zero`` in ``gamma log p``, ``top`` on the value)."""
     qg = _power(q, log_q, gamma, int_gamma, one)
-    t = gamma * log_p
+    t = gamma * max(log_p, log_zero)
     qgp = qg * p
     d1 = qg * (p * t - q)
     d2 = qgp * ((gamma + gamma + one) * q + (q - gamma * p) * t)
-    return -qg * log_p, d1, d2, qgp * q
+    return min(-qg * log_p, top), d1, d2, qgp * q
 
 
 @_always_inline
@@ -187,7 +189,7 @@ def _policy(exact: Any, surrogate: Any, weight: Any, code: int, floor: Any,
 
 @_always_inline
 def _element(yi: Any, zi: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int, hard: bool,
-             one: Any, zero: Any) -> Any:
+             one: Any, zero: Any, log_zero: Any, top: Any) -> Any:
     """``(value, grad, hess_exact, surrogate, factor)`` of one ``_sigmoid_kernel`` element."""
     positive = yi > 0
     if hard:  # the true class's branch only, at the signed margin
@@ -201,20 +203,22 @@ def _element(yi: Any, zi: Any, c0: Any, c1: Any, gamma: Any, int_gamma: int, har
     log_q = min(-zi, zero) - log1p_e
     p = large if zi >= 0 else small
     q = small if zi >= 0 else large
-    f1, a1, b1, s1 = _branch(p, q, log_p, log_q, gamma, int_gamma, one)
+    f1, a1, b1, s1 = _branch(p, q, log_p, log_q, gamma, int_gamma, one, log_zero, top)
     if hard:
         c = c1 if positive else c0
         return c * f1, (a1 if positive else -a1) * c, b1 * c, s1 * c, c
-    f0, a0, b0, s0 = _branch(q, p, log_q, log_p, gamma, int_gamma, one)
+    f0, a0, b0, s0 = _branch(q, p, log_q, log_p, gamma, int_gamma, one, log_zero, top)
     k1, k0 = c1 * yi, c0 * (one - yi)
     return k1 * f1 + k0 * f0, k1 * a1 - k0 * a0, k1 * b1 + k0 * b0, k1 * s1 + k0 * s0, k1 + k0
 
 
 @_always_inline
 def _constants(z: Any) -> Any:
-    """``(1, 0, HESSIAN_FLOOR, XGBOOST_HESSIAN_MIN)`` in the dtype of ``z``."""
+    """``(1, 0, HESSIAN_FLOOR, XGBOOST_HESSIAN_MIN, LOG_ZERO, finfo.max)`` in the dtype of
+    ``z``."""
     t = z.dtype.type
-    return t(1.0), t(0.0), t(HESSIAN_FLOOR), t(XGBOOST_HESSIAN_MIN)
+    return (t(1.0), t(0.0), t(HESSIAN_FLOOR), t(XGBOOST_HESSIAN_MIN), t(LOG_ZERO),
+            t(np.finfo(z.dtype).max))
 
 
 @_always_inline
@@ -223,8 +227,9 @@ def _element_outputs(yi: Any, zi: Any, wi: Any, c0: Any, c1: Any, gamma: Any, in
     """The two outputs of one element by mode: GRAD_HESS the weighted gradient and
     Hessian (after the policy), VALUE_GRAD the unweighted loss and gradient (for
     gbloss.torch), VALUE the loss (twice)."""
-    one, zero, floor, xgboost_min = constants
-    value, grad, hess, sur, c = _element(yi, zi, c0, c1, gamma, int_gamma, hard, one, zero)
+    one, zero, floor, xgboost_min, log_zero, top = constants
+    value, grad, hess, sur, c = _element(yi, zi, c0, c1, gamma, int_gamma, hard, one, zero,
+                                         log_zero, top)
     if mode == GRAD_HESS:
         return grad * wi, _policy(hess * wi, sur * wi, c * wi, hessian, floor, xgboost_min, one)
     if mode == VALUE_GRAD:
@@ -272,8 +277,10 @@ def _softmax_loop(t: Any, w: Any, z: Any, factors: Any, gamma: Any, int_gamma: i
     :func:`gbloss._classification.softmax_focal` for the per-case formulas that keep
     every entry relatively accurate). VALUE_GRAD: ``out1`` the weighted
     gradient, ``out2[:, 0]`` the weighted loss of each row (for gbloss.torch)."""
-    one, zero, floor, xgboost_min = _constants(z)
+    one, zero, floor, xgboost_min, log_zero, _ = _constants(z)
     half, two = z.dtype.type(0.5), z.dtype.type(2.0)
+    # a row spanning more than the float range: differences clamped (see softmax_focal)
+    low = -z.dtype.type(np.finfo(z.dtype).max / 4)
     weighted = w.shape[0] > 0
     n, k = z.shape
     ex = np.empty(k, dtype=z.dtype)
@@ -284,7 +291,7 @@ def _softmax_loop(t: Any, w: Any, z: Any, factors: Any, gamma: Any, int_gamma: i
             zmax = max(zmax, z[i, j])
         total, other, rest = zero, zero, zero
         for j in range(k):
-            shifted = z[i, j] - zmax
+            shifted = max(z[i, j] - zmax, low)
             e = _exp_nonpositive(shifted)
             ex[j] = e
             total += e
@@ -296,7 +303,7 @@ def _softmax_loop(t: Any, w: Any, z: Any, factors: Any, gamma: Any, int_gamma: i
         # log u: -log1p(q / u) while q < 1/2 (u near 1), the direct difference otherwise
         small_q = q < half
         log_u = (-_log1p_unit(other / (ex[ti] if small_q else total)) if small_q
-                 else (z[i, ti] - zmax) - log_total)
+                 else max(z[i, ti] - zmax, low) - log_total)
         c = factors[ti]
         if int_gamma == 0:
             qg = one
@@ -314,6 +321,7 @@ def _softmax_loop(t: Any, w: Any, z: Any, factors: Any, gamma: Any, int_gamma: i
         if mode == VALUE_GRAD:
             out2[i, 0] = -qg * log_u * c
         u = ex[ti] * inv_total  # p_t = exp(log u), below the normal range only where u is
+        log_u = max(log_u, log_zero)  # where u is 0: keeps gamma u log(u) / q exactly 0
         q_safe = q if q > zero else one
         rho = log_u / q_safe if q > zero else -one  # log(u) / q, which tends to -1 as q -> 0
         g1 = qg * (gamma * u * rho - one)

@@ -41,6 +41,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from typing_extensions import Self
 
 from .._core.checks import as_margins, check_sample_weight
 from .._core.executor import run_blocked
@@ -101,7 +102,7 @@ class Loss(ObjectiveMixin):
     def _validate_params(self) -> None:  # pragma: no cover - every loss overrides
         raise NotImplementedError
 
-    def set_params(self: L, **params: Any) -> L:
+    def set_params(self, **params: Any) -> Self:
         """Set parameters (validated) and return the loss, as scikit-learn's ``set_params``.
 
         Fitted statistics are kept unless a parameter they depend on changes
@@ -137,7 +138,7 @@ class Loss(ObjectiveMixin):
                 shown.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
-    def __sklearn_clone__(self: L) -> L:
+    def __sklearn_clone__(self) -> Self:
         """:func:`sklearn.base.clone`: the same parameters and the same fitted statistics."""
         new = type(self)(**copy.deepcopy(self.params))
         if self.statistics_ is not None:
@@ -256,17 +257,19 @@ class Loss(ObjectiveMixin):
             return float(values)
         (values,) = run_blocked(fn, (labels.y, None, raw_in), xp=xp, n_threads=n_threads)
         values = xp.astype(values, xp.float64)
-        if w is None:
-            return float(xp.mean(values)) if values.shape[0] else float("nan")
-        w = xp.astype(w, xp.float64)
-        total = float(xp.sum(w))
-        with np.errstate(under="ignore"):  # w * (a loss below 1e-300) may round to 0: harmless
+        # the mean of losses near the float maximum (margins near it) may overflow to inf;
+        # w * (a loss below 1e-300) may round to 0: both harmless
+        with np.errstate(over="ignore", under="ignore"):
+            if w is None:
+                return float(xp.mean(values)) if values.shape[0] else float("nan")
+            w = xp.astype(w, xp.float64)
+            total = float(xp.sum(w))
             weighted = float(xp.sum(w * values))
         return weighted / total if total > 0 else float("nan")
 
     # ------------------------------------------------------------ public API
-    def fit(self: L, y_true: ArrayLike, sample_weight: ArrayLike | None = None, *,
-            n_classes: int | None = None) -> L:
+    def fit(self, y_true: ArrayLike, sample_weight: ArrayLike | None = None, *,
+            n_classes: int | None = None) -> Self:
         """Return a copy whose statistics are computed from ``y_true`` once and kept.
 
         The copy's ``statistics_`` (class counts, a label distribution, ...)
@@ -289,15 +292,15 @@ class Loss(ObjectiveMixin):
         fitted.statistics_ = self._fit_stats(labels, w, xp)
         return fitted
 
-    def _fitted_to(self: L, y_true: Any, sample_weight: Any = None, *,
-                   n_classes: int | None = None) -> L:
+    def _fitted_to(self, y_true: Any, sample_weight: Any = None, *,
+                   n_classes: int | None = None) -> Self:
         """The loss itself when fitted (its statistics are kept), else :meth:`fit` on these labels.
 
         The labels are validated either way.
         """
         if self.statistics_ is None:
             return self.fit(y_true, sample_weight, n_classes=n_classes)
-        labels, w = self._labels_for_init(y_true, sample_weight, n_classes,
+        labels, _ = self._labels_for_init(y_true, sample_weight, n_classes,
                                           get_namespace(y_true))
         self._check_fitted(self.statistics_, labels)
         return self

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._core.checks import check_finite_scalar, check_option
-from .._core.labels import Labels, Task
+from .._core.labels import Labels, Task, as_label_array
 from .._core.namespace import to_numpy
 
 __all__ = ["ClassCounts", "class_counts", "class_weights", "resolve_class_weight",
@@ -127,7 +127,7 @@ def class_weights(
     beta = check_finite_scalar("beta", beta, low=0.0, high=1.0)
     if beta >= 1.0:
         raise ValueError(f"beta must be < 1, got {beta!r}")
-    y = np.asarray(y, dtype=np.float64)
+    y = np.asarray(as_label_array(y, np, name="y"), dtype=np.float64)
     if y.ndim not in (1, 2) or y.shape[0] == 0:
         raise ValueError(f"y must be a non-empty 1-D or 2-D array, got shape {y.shape}")
     if not np.all(np.isfinite(y)):

@@ -21,6 +21,7 @@ from .._core.checks import check_finite_scalar, check_option
 from .._core.hessian import HESSIAN_FLOOR
 from .._core.labels import REGRESSION, Labels, check_regression_shapes
 from .._core.namespace import asarray_on, to_numpy
+from .._core.special import finite_bound
 from .._objective.binding import CallContext
 from ._contract import Loss
 
@@ -43,13 +44,15 @@ def acb_kernel(y: Any, w: Any, z: Any, xp: Any, *, factors: Any, classes: Any,
     else:  # bin edges
         ids = xp.searchsorted(classes, y, side="right")
         c = xp.reshape(xp.take(factors, xp.reshape(ids, (-1,))), y.shape)
-    r = z - y
+    bound = finite_bound(z.dtype)
+    r = xp.clip(z - y, min=-bound, max=bound)  # z - y overflows near the float maximum
     if mode == "value":
         v = c * r * r
         return (xp.sum(v, axis=-1) if v.ndim == 2 else v,)
     if w is not None:
         c = c * (_as_2d(w, xp) if z.ndim == 2 else w)
-    grad, hess = 2 * c * r, 2 * c
+    # beyond the float range the gradient is the largest float of its sign
+    grad, hess = xp.clip(2 * c * r, min=-4 * bound, max=4 * bound), 2 * c
     if hessian == "auto":
         if w is None:
             hess = xp.maximum(hess, xp.full_like(hess, HESSIAN_FLOOR))
@@ -93,6 +96,8 @@ class ACBMSELoss(Loss):
     def _validate_params(self) -> None:
         check_finite_scalar("zero_weight", self.zero_weight, low=0.0)
         check_finite_scalar("nonzero_weight", self.nonzero_weight, low=0.0)
+        if self.zero_weight == 0 and self.nonzero_weight == 0:
+            raise ValueError("zero_weight and nonzero_weight are both 0: the loss would be 0")
         check_option("hessian", self.hessian, ("auto", "exact"))
         if self.classes is None:
             if self.class_weight is not None:
@@ -113,6 +118,8 @@ class ACBMSELoss(Loss):
             cw = np.asarray(self.class_weight, dtype=np.float64)
             if cw.ndim != 1 or not np.all(np.isfinite(cw)) or np.any(cw < 0):
                 raise ValueError("class_weight must be a 1-D array of finite non-negative weights")
+            if not np.any(cw > 0):
+                raise ValueError("class_weight is 0 for every class: the loss would be 0")
             if self.classes is not None and not callable(self.classes) \
                     and cw.size != np.size(self.classes) + 1:
                 raise ValueError(f"{np.size(self.classes)} bin edges make "

@@ -30,7 +30,14 @@ from .._core.hessian import (
 )
 from .._core.labels import BINARY, MULTICLASS, MULTILABEL, Labels
 from .._core.namespace import arange_like, asarray_on, to_numpy
-from .._core.special import int_power, log1p, log_sigmoid_from, sigmoid_parts
+from .._core.special import (
+    LOG_ZERO,
+    finite_bound,
+    int_power,
+    log1p,
+    log_sigmoid_from,
+    sigmoid_parts,
+)
 from .._objective.binding import CallContext
 from ..kernels import fused
 from ._contract import Loss
@@ -77,11 +84,16 @@ def focal_branch(z: Any, gamma: float, xp: Any, mode: str) -> tuple[Any, ...]:
         qg = int_power(q, gamma, xp)
         if qg is None:
             qg = xp.exp(gamma * (log_p - z))  # q^gamma = exp(gamma log q), log q = log p - z
-    if mode == "value":
-        return (-log_p if qg is None else -qg * log_p,)
+    if mode in ("value", "value_grad"):
+        # (at margins near the float maximum q^gamma log p may round past it: clamped, so
+        # that a zero label weight times the value stays 0)
+        value = -log_p if qg is None else xp.clip(-qg * log_p, max=float(xp.finfo(z.dtype).max))
+        if mode == "value":
+            return (value,)
+    # gamma log p overflows for margins near the float maximum, where p is 0: clamped
+    t = gamma * xp.clip(log_p, min=LOG_ZERO)
     if mode == "value_grad":
-        return (-log_p, -q) if qg is None else (-qg * log_p, qg * (gamma * p * log_p - q))
-    t = gamma * log_p
+        return (value, -q) if qg is None else (value, qg * (p * t - q))
     qgp = qg * p
     d1 = qg * (p * t - q)
     d2 = qgp * ((2 * gamma + 1) * q + (q - gamma * p) * t)
@@ -127,7 +139,8 @@ def softmax_focal(
     m = xp.astype(xp.reshape(t, (-1, 1)) == xp.reshape(arange_like(n_classes, t, xp), (1, -1)),
                   z.dtype)
     not_m = 1 - m
-    shifted = z - xp.max(z, axis=-1, keepdims=True)
+    # a row spanning more than the float range would give -inf (and 0 * inf): clamped
+    shifted = xp.clip(z - xp.max(z, axis=-1, keepdims=True), min=-finite_bound(z.dtype))
     ex = xp.exp(shifted)
     total = xp.sum(ex, axis=-1)
     log_total = xp.log(total)
@@ -162,8 +175,9 @@ def softmax_focal(
     if mode == "value":
         return (-qg * log_u,)
     u = xp.exp(log_u)
+    log_u_c = xp.clip(log_u, min=LOG_ZERO)  # where u is 0: keeps gamma u log(u) / q exactly 0
     q_safe = xp.where(has_q, q, 1)
-    rho = xp.where(has_q, log_u / q_safe, -1)  # log(u) / q, which tends to -1 as q -> 0
+    rho = xp.where(has_q, log_u_c / q_safe, -1)  # log(u) / q, which tends to -1 as q -> 0
     g1 = qg * (gamma * u * rho - 1)
     grad = xp.reshape(g1, (-1, 1)) * a
     if mode == "value_grad":
@@ -172,7 +186,7 @@ def softmax_focal(
     #   true class:  u q^g [(2g + 1) q + g (q - g u) log u]
     #   other class: p q^g [(1 - p) + (p / q) u (2g - g (g - 1) u rho) - g u rho (1 - 2p)]
     # (algebraically G2 A^2 + G1 A (1 - 2p) with G1 = u g'(u), G2 = u^2 g''(u)).
-    h_true = u * qg * ((2 * gamma + 1) * q + gamma * (q - gamma * u) * log_u)
+    h_true = u * qg * ((2 * gamma + 1) * q + gamma * (q - gamma * u) * log_u_c)
     qg_c, u_c, rho_c = (xp.reshape(v, (-1, 1)) for v in (qg, u, rho))
     ratio = not_m * p / xp.reshape(q_safe, (-1, 1))  # p_k / q <= 1 off the true class
     h_other = p * qg_c * (comp + ratio * u_c * (2 * gamma - gamma * (gamma - 1) * u_c * rho_c)
@@ -252,7 +266,10 @@ def _check_alpha(alpha: Any) -> None:
 
 
 def _check_class_weight(class_weight: Any) -> None:
-    if class_weight is None or isinstance(class_weight, Mapping):
+    if class_weight is None:
+        return
+    if isinstance(class_weight, Mapping):
+        check_class_weight_values(list(class_weight.values()))
         return
     if isinstance(class_weight, str):
         if class_weight not in SCHEMES:

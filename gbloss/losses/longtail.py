@@ -26,6 +26,7 @@ from .._core.hessian import (
 )
 from .._core.labels import BINARY, MULTICLASS, Labels
 from .._core.namespace import arange_like, asarray_on, to_numpy
+from .._core.special import finite_bound
 from .._objective.binding import CallContext
 from ._contract import Loss
 from ._drw import DRW_START_ROUND_DOC, DRWMixin
@@ -79,7 +80,8 @@ def lmf_softmax_kernel(
         onehot = xp.astype(xp.reshape(t, (-1, 1)) == xp.reshape(arange_like(k, t, xp), (1, -1)),
                            z.dtype)
         shift = onehot * xp.reshape(xp.take(margins, ti), (-1, 1))
-        out = softmax_focal(t, scale * (z - shift), 0.0, xp, mode)
+        bound = finite_bound(z.dtype)  # scale * z overflows near the float maximum
+        out = softmax_focal(t, xp.clip(scale * (z - shift), min=-bound, max=bound), 0.0, xp, mode)
         c = ldam_weight if ldam_factors is None else ldam_weight * xp.take(ldam_factors, ti)
         parts.append((c, out, scale))
     if mode == "value":
@@ -121,8 +123,11 @@ def lmf_sigmoid_kernel(
         branches += [(focal_weight * c1f * y, z, 1.0, gamma),
                      (focal_weight * c0f * (1 - y), -z, -1.0, gamma)]
     if ldam_weight != 0:
-        branches += [(ldam_weight * c1l * y, scale * (z - m1), scale, 0.0),
-                     (ldam_weight * c0l * (1 - y), scale * (-z - m0), -scale, 0.0)]
+        bound = finite_bound(z.dtype)  # scale * z overflows near the float maximum
+        branches += [(ldam_weight * c1l * y, xp.clip(scale * (z - m1), min=-bound, max=bound),
+                      scale, 0.0),
+                     (ldam_weight * c0l * (1 - y), xp.clip(scale * (-z - m0), min=-bound,
+                                                           max=bound), -scale, 0.0)]
     if mode == "value":
         value = None
         for c, u, _, g in branches:

@@ -76,8 +76,17 @@ def _as_2d(a: Any, xp: Any) -> Any:
 
 def balanced_kernel(y: Any, w: Any, z: Any, xp: Any, *, mix: Mixture | None,
                      table: dict | None, shift: Any, sigma2: float, kappa: float, mode: str,
-                     hessian: str, floor: float) -> tuple[Any, ...]:
+                     hessian: str, floor: float, reach: tuple[Any, Any]) -> tuple[Any, ...]:
+    """Balanced MSE of each row (``mode="value"``) or its gradient and Hessian diagonal.
+
+    Margins beyond ``reach`` (``1e4`` times the prior's width outside its
+    centres, where the posterior has settled on its outermost component) are
+    evaluated at ``reach``: the moments there are those of that component, and
+    the math stays finite up to the float maximum.
+    """
     dtype = z.dtype
+    lo, hi = reach
+    z = xp.minimum(xp.maximum(xp.astype(z, xp.float64), lo), hi)
     if table is not None and mode == "grad_hess":
         # the table's lo and mean include the shift: margins and labels are used as they are
         mean, curv = table_lookup(xp.astype(z, xp.float64), table, xp, mode)
@@ -194,6 +203,9 @@ class BalancedMSELoss(Loss):
     # ------------------------------------------------------------ statistics
     def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> BalancedStats:
         y = to_numpy(labels.y).astype(np.float64)
+        if y.shape[0] == 0:
+            raise ValueError("balanced_mse needs at least one training label (y_true is empty); "
+                             "fit it on the training labels (loss.fit(y)) to score empty sets")
         y2 = y.reshape(y.shape[0], -1)
         ww = None if w is None else to_numpy(w).astype(np.float64)
         if ww is not None:
@@ -329,9 +341,13 @@ class BalancedMSELoss(Loss):
             mix = mix_to(stats.mixture, xp, labels.y)
         shift = asarray_on(stats.shift[None, :], labels.y, xp, xp.float64)
         floor = max(float(self.hessian_floor), HESSIAN_FLOOR)
+        centres = stats.mixture.centres + stats.shift[None, :]
+        width = 1e4 * (stats.sigma + np.ptp(centres, axis=0))
+        reach = tuple(asarray_on(v if labels.y.ndim == 2 else v[0], labels.y, xp, xp.float64)
+                      for v in (centres.min(axis=0) - width, centres.max(axis=0) + width))
         return functools.partial(balanced_kernel, mix=mix, table=table, shift=shift,
                                  sigma2=stats.sigma ** 2, kappa=stats.kappa, mode=mode,
-                                 hessian=self.hessian, floor=floor)
+                                 hessian=self.hessian, floor=floor, reach=reach)
 
     def _init_constant(self, labels: Labels, w: Any, stats: BalancedStats) -> NDArray:
         self._check_dim(labels, stats)
@@ -348,7 +364,7 @@ class BalancedMSELoss(Loss):
             return 2 * (mean[0] - ybar)
 
         if stats.dim == 1:
-            f = lambda v: float(grad(np.array([v]))[0])  # noqa: E731
+            f = lambda v: float(grad(np.array([v]))[0])
             if f(ybar[0]) == 0:  # also when every label is the same: the loss is flat
                 return np.asarray(ybar[0] + stats.shift[0])
             z = root(f, center=float(ybar[0]), step=stats.sigma, limit=stats.sigma * 2.0**60,

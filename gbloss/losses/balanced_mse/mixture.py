@@ -19,8 +19,17 @@ from numpy.typing import NDArray
 
 from ..._core.namespace import asarray_on
 
-__all__ = ["SIGMA_FRACTION", "Mixture", "binned_mixture", "gmm_parameters", "mixture_log_sum",
-           "chunk_terms", "mixture_moments", "mix_to", "weighted_std"]
+__all__ = [
+    "SIGMA_FRACTION",
+    "Mixture",
+    "binned_mixture",
+    "chunk_terms",
+    "gmm_parameters",
+    "mix_to",
+    "mixture_log_sum",
+    "mixture_moments",
+    "weighted_std",
+]
 
 #: Default ``sigma`` as a fraction of the standard deviation of the training labels.
 SIGMA_FRACTION = 0.5
