@@ -31,7 +31,7 @@ RESULTS = Path(__file__).parent / "results" / "objectives.md"
 NOTES = """
 ## Where the time goes (binary focal, 1M float32 rows, 2-core AMD EPYC)
 
-* Focal and cross-entropy run in the fused numba loops of ``gbloss/_fused.py``
+* Focal and cross-entropy run in the fused numba loops of ``gbloss/kernels/fused.py``
   for numpy inputs of 65,536 elements or more: one vectorised (AVX2) pass
   with a polynomial ``exp`` and ``log1p``; binary focal about 2 ms on one
   thread and 1.2 ms on two, against 3.5-4.5 ms for numpy's logistic baseline

@@ -33,6 +33,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -40,6 +41,8 @@ import xgboost as xgb
 from scipy import ndimage
 
 import gbloss
+from gbloss._core.groups import Segments
+from gbloss.losses.overlap import dice_kernel, pel_kernel
 
 SIZE = 32
 N_TRAIN, N_TEST = 40, 30
@@ -190,39 +193,50 @@ VARIANTS = {  # name: (hessian option, surrogate)
 SCRATCH = 60
 
 
-def _train_objective(data: dict, loss: gbloss.Loss, base_rounds: int, rounds: int) -> tuple:
+def _study_objective(kernel: Any, params: dict, option: str, surrogate: str) -> Any:
+    """An XGBoost objective running the loss's pure kernel (``gbloss.losses.overlap``) with
+    one Hessian variant: ``option`` "auto", "exact" or "surrogate" (the surrogate on every
+    row, a kernel option kept for this study), and the surrogate to use."""
+    def objective(predt: np.ndarray, dtrain: xgb.DMatrix) -> tuple:
+        ptr = np.asarray(dtrain.get_uint_info("group_ptr")).astype(np.int64)
+        seg = Segments(ptr if ptr.size >= 2 else None, predt, np)
+        return kernel(dtrain.get_label(), None, predt.astype(np.float64), np, seg=seg,
+                      mode="grad_hess", hessian=option, surrogate=surrogate, **params)
+    return objective
+
+
+def _train_objective(data: dict, loss: gbloss.Loss, objective: Any, base_rounds: int,
+                     rounds: int) -> tuple:
     """(training loss per image after training, test Dice points): XGBoost, log-loss base."""
     params = {"max_depth": 4, "eta": 0.1, "nthread": THREADS, "tree_method": "hist"}
     qid = np.repeat(np.arange(N_TRAIN), SIZE * SIZE)
     dtrain = xgb.DMatrix(data["X"], label=data["y"], qid=qid)
     full = gbloss.xgboost.booster_params(params, gbloss.cross_entropy(), data["y"])
     base = xgb.train(full, dtrain, base_rounds, obj=gbloss.cross_entropy()) if base_rounds else None
-    booster = xgb.train(full, dtrain, rounds, obj=loss, xgb_model=base)
+    booster = xgb.train(full, dtrain, rounds, obj=objective, xgb_model=base)
     raw = booster.predict(xgb.DMatrix(data["X"]), output_margin=True)
-    value = type(loss)().loss(data["y"], raw, group=data["group"])
+    value = loss.loss(data["y"], raw, group=data["group"])
     return value, dice_points(data["yt"], booster.predict(xgb.DMatrix(data["Xt"])), N_TEST)
 
 
 def hessian_study(seeds: tuple = SEEDS) -> dict:
     """Training loss reached and test Dice for each surrogate: fine-tuning and from scratch."""
     results = {}
-    saved = gbloss.DiceLoss._surrogate, gbloss.PELoss._surrogate
-    try:
-        for kind in KINDS:
-            sets = [dataset(kind, s) for s in seeds]
-            for lname, factory in (("Dice", gbloss.dice), ("PEL", gbloss.pel)):
-                for vname, (option, surrogate) in VARIANTS.items():
-                    gbloss.DiceLoss._surrogate = gbloss.PELoss._surrogate = surrogate
-                    for regime, base_rounds, rounds in (("tune", BASE, TUNE),
-                                                        ("scratch", 0, SCRATCH)):
-                        runs = [_train_objective(d, factory(hessian=option), base_rounds, rounds)
-                                for d in sets]
-                        results[(kind, lname, vname, regime)] = runs
-                        print(f"{kind:8s} {lname:5s} {regime:8s} {vname:40s} train loss "
-                              f"{np.mean([r[0] for r in runs]):8.4f}  test Dice "
-                              f"{np.mean([r[1] for r in runs]):6.2f}", flush=True)
-    finally:
-        gbloss.DiceLoss._surrogate, gbloss.PELoss._surrogate = saved
+    for kind in KINDS:
+        sets = [dataset(kind, s) for s in seeds]
+        for lname, loss, kernel, params in (
+                ("Dice", gbloss.dice(), dice_kernel, {"smooth": 1.0}),
+                ("PEL", gbloss.pel(), pel_kernel, {"alpha": 20.0, "power": 3.0})):
+            for vname, (option, surrogate) in VARIANTS.items():
+                objective = _study_objective(kernel, params, option, surrogate)
+                for regime, base_rounds, rounds in (("tune", BASE, TUNE),
+                                                    ("scratch", 0, SCRATCH)):
+                    runs = [_train_objective(d, loss, objective, base_rounds, rounds)
+                            for d in sets]
+                    results[(kind, lname, vname, regime)] = runs
+                    print(f"{kind:8s} {lname:5s} {regime:8s} {vname:40s} train loss "
+                          f"{np.mean([r[0] for r in runs]):8.4f}  test Dice "
+                          f"{np.mean([r[1] for r in runs]):6.2f}", flush=True)
     return results
 
 

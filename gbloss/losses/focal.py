@@ -41,6 +41,7 @@ from .._core.special import (
 from .._objective.binding import CallContext
 from ..kernels import fused
 from ._contract import Loss
+from ._docs import fill_doc
 from ._drw import DRW_START_ROUND_DOC, DRWMixin
 from ._init import sigmoid_constant, softmax_constant
 from ._weights import SCHEMES, ClassCounts, check_class_weight_values, resolve_class_weight
@@ -459,6 +460,7 @@ class CrossEntropyLoss(FocalLoss):
     alpha = None
 
 
+@fill_doc(drw_start_round=DRW_START_ROUND_DOC)
 def cross_entropy(
     class_weight: str | Mapping | ArrayLike | None = None,
     n_classes: int | None = None,
@@ -511,6 +513,7 @@ def cross_entropy(
                             drw_start_round=drw_start_round)
 
 
+@fill_doc(drw_start_round=DRW_START_ROUND_DOC)
 def focal(
     gamma: float = 2.0,
     alpha: float | ArrayLike | None = None,
@@ -576,8 +579,3 @@ def focal(
     """
     return FocalLoss(gamma=gamma, alpha=alpha, class_weight=class_weight, n_classes=n_classes,
                      hessian=hessian, drw_start_round=drw_start_round)
-
-
-for _factory in (cross_entropy, focal):
-    if _factory.__doc__:  # (None under python -OO)
-        _factory.__doc__ %= {"drw_start_round": DRW_START_ROUND_DOC.strip()}

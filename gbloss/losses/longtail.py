@@ -29,6 +29,7 @@ from .._core.namespace import arange_like, asarray_on, to_numpy
 from .._core.special import finite_bound
 from .._objective.binding import CallContext
 from ._contract import Loss
+from ._docs import fill_doc
 from ._drw import DRW_START_ROUND_DOC, DRWMixin
 from ._init import sigmoid_constant, softmax_constant
 from ._weights import ClassCounts, resolve_class_weight
@@ -340,7 +341,7 @@ class LDAMLoss(LMFLoss):
     alpha = None
 
 
-_COMMON_DOC = r"""
+_LONGTAIL_PARAMS = r"""
     max_margin : float >= 0
         Margin of the rarest class, ``C`` in ``m_j = C (n_min / n_j)^(1/4)``,
         in units of the raw margin ``z`` (it is subtracted before scaling).
@@ -367,6 +368,7 @@ _COMMON_DOC = r"""
 """ + DRW_START_ROUND_DOC
 
 
+@fill_doc(longtail_params=_LONGTAIL_PARAMS)
 def ldam(
     max_margin: float = 0.5,
     scale: float = DEFAULT_SCALE,
@@ -376,31 +378,6 @@ def ldam(
     hessian: HessianPolicy = "auto",
     drw_start_round: int | None = None,
 ) -> LDAMLoss:
-    return LDAMLoss(max_margin=max_margin, scale=scale, class_counts=class_counts,
-                    class_weight=class_weight, n_classes=n_classes, hessian=hessian,
-                    drw_start_round=drw_start_round)
-
-
-def lmf(
-    focal_weight: float = 1.0,
-    ldam_weight: float = 1.0,
-    gamma: float = 2.0,
-    alpha: float | ArrayLike | None = None,
-    max_margin: float = 0.5,
-    scale: float = DEFAULT_SCALE,
-    class_counts: ArrayLike | None = None,
-    class_weight: str | Mapping | ArrayLike | None = None,
-    n_classes: int | None = None,
-    hessian: HessianPolicy = "auto",
-    drw_start_round: int | None = None,
-) -> LMFLoss:
-    return LMFLoss(focal_weight=focal_weight, ldam_weight=ldam_weight, gamma=gamma, alpha=alpha,
-                   max_margin=max_margin, scale=scale, class_counts=class_counts,
-                   class_weight=class_weight, n_classes=n_classes, hessian=hessian,
-                   drw_start_round=drw_start_round)
-
-
-ldam.__doc__ = (
     r"""LDAM loss (label-distribution-aware margin) as an XGBoost / LightGBM objective.
 
     .. math::
@@ -417,7 +394,9 @@ ldam.__doc__ = (
     is convex. ``max_margin=0, scale=1`` is cross-entropy.
 
     Parameters
-    ----------""" + _COMMON_DOC + r"""
+    ----------
+    %(longtail_params)s
+
     Returns
     -------
     LDAMLoss
@@ -437,10 +416,25 @@ ldam.__doc__ = (
     >>> grad.shape
     (5, 3)
     """
-)
+    return LDAMLoss(max_margin=max_margin, scale=scale, class_counts=class_counts,
+                    class_weight=class_weight, n_classes=n_classes, hessian=hessian,
+                    drw_start_round=drw_start_round)
 
 
-lmf.__doc__ = (
+@fill_doc(longtail_params=_LONGTAIL_PARAMS)
+def lmf(
+    focal_weight: float = 1.0,
+    ldam_weight: float = 1.0,
+    gamma: float = 2.0,
+    alpha: float | ArrayLike | None = None,
+    max_margin: float = 0.5,
+    scale: float = DEFAULT_SCALE,
+    class_counts: ArrayLike | None = None,
+    class_weight: str | Mapping | ArrayLike | None = None,
+    n_classes: int | None = None,
+    hessian: HessianPolicy = "auto",
+    drw_start_round: int | None = None,
+) -> LMFLoss:
     r"""LMF loss (Large-Margin-aware Focal) as an XGBoost / LightGBM objective.
 
     .. math::
@@ -467,7 +461,8 @@ lmf.__doc__ = (
         Focal focusing parameter.
     alpha : None, float or array
         Focal alpha as in :func:`gbloss.focal`.
-""" + _COMMON_DOC[1:] + r"""
+    %(longtail_params)s
+
     Returns
     -------
     LMFLoss
@@ -479,4 +474,7 @@ lmf.__doc__ = (
     Classification", arXiv:2212.12741. T.-Y. Lin et al., "Focal Loss for Dense
     Object Detection", ICCV 2017. K. Cao et al., NeurIPS 2019.
     """
-)
+    return LMFLoss(focal_weight=focal_weight, ldam_weight=ldam_weight, gamma=gamma, alpha=alpha,
+                   max_margin=max_margin, scale=scale, class_counts=class_counts,
+                   class_weight=class_weight, n_classes=n_classes, hessian=hessian,
+                   drw_start_round=drw_start_round)

@@ -26,6 +26,7 @@ from .._core.namespace import to_numpy
 from .._core.special import log_sigmoid_pair, sigmoid_pair
 from .._objective.binding import CallContext
 from ._contract import Loss
+from ._docs import fill_doc
 from ._init import sigmoid_constant
 
 __all__ = ["DiceLoss", "PELoss", "dice", "dice_kernel", "pel", "pel_kernel"]
@@ -303,22 +304,17 @@ _HESSIAN_DOC = r"""
         row with ``p < 1/2`` at a constant prediction); boosting with it
         diverges from the init score. ``"auto"``: the exact diagonal where it
         is at least ``1e-6`` times the row weight, else a positive surrogate
-        (floored at that value): {surrogate}
+        (floored at that value):
+        %(surrogate)s
         Chosen by measurement among 4 candidates on 2 data sets, fine-tuning
         and from scratch (``benchmarks/results/segmentation.md``).
 """
 
 
+@fill_doc(hessian=_HESSIAN_DOC, surrogate="""
+        ``m_g w_i p_i (1 - p_i)``, the logistic curvature scaled by ``m_g``,
+        the group's mean of ``|S/G dD_g/dp_i|`` per unit weight.""")
 def dice(smooth: float = 1.0, hessian: OverlapHessian = "auto") -> DiceLoss:
-    return DiceLoss(smooth=smooth, hessian=hessian)
-
-
-def pel(alpha: float = 20.0, power: float = 3.0, hessian: OverlapHessian = "auto") -> PELoss:
-    return PELoss(alpha=alpha, power=power, hessian=hessian)
-
-
-
-dice.__doc__ = (
     r"""Soft Dice loss for per-item (per-pixel) binary data, with a sigmoid link.
 
     .. math::
@@ -337,9 +333,8 @@ dice.__doc__ = (
     smooth : float >= 0
         Added to numerator and denominator; keeps groups without positives
         finite (their Dice is then 0 at a perfect prediction).
-    """ + _HESSIAN_DOC.replace("{surrogate}", r"""``m_g w_i p_i (1 - p_i)``, the
-        logistic curvature scaled by ``m_g``, the group's mean of
-        ``|S/G dD_g/dp_i|`` per unit weight.""") + r"""
+    %(hessian)s
+
     Returns
     -------
     DiceLoss
@@ -365,10 +360,13 @@ dice.__doc__ = (
     >>> round(gbloss.dice().loss(y, raw), 12)
     0.0
     """
-)
+    return DiceLoss(smooth=smooth, hessian=hessian)
 
 
-pel.__doc__ = (
+@fill_doc(hessian=_HESSIAN_DOC, surrogate="""
+        ``|grad_i|`` summed over the two channels, so that a Newton step moves
+        a leaf by at most 1 logit (as LambdaMART's ``|lambda| rho (1 - rho)``).""")
+def pel(alpha: float = 20.0, power: float = 3.0, hessian: OverlapHessian = "auto") -> PELoss:
     r"""PointWise Exponential Loss (PEL) for per-item binary data, with a sigmoid link.
 
     .. math::
@@ -391,9 +389,8 @@ pel.__doc__ = (
         Scale of the overlap term (20 in the authors' code).
     power : float > 0
         Exponent ``beta`` on ``p * g`` (3 in the authors' code).
-    """ + _HESSIAN_DOC.replace("{surrogate}", r"""``|grad_i|`` summed over the two
-        channels, so that a Newton step moves a leaf by at most 1 logit (as
-        LambdaMART's ``|lambda| rho (1 - rho)``).""") + r"""
+    %(hessian)s
+
     Returns
     -------
     PELoss
@@ -404,4 +401,4 @@ pel.__doc__ = (
     a segmentation model; the claimed +1 to 3 Dice points are measured in
     ``benchmarks/results/segmentation.md``).
     """
-)
+    return PELoss(alpha=alpha, power=power, hessian=hessian)
