@@ -123,8 +123,8 @@ def _bind(loss: Any, call: Call, xp: Any, dev: Any, raw: Any
           ) -> tuple[tuple, Binding, Labels, Any]:
     """The binding of ``loss`` to the call's data (found, or made and kept) and the labels
     and weights validated for these margins."""
-    if call.form in ("xgboost", "lightgbm"):
-        register_with_xgboost()  # a booster is calling: later rounds pass the iteration
+    if call.form == "xgboost":
+        register_with_xgboost()  # XGBoost is calling: its later rounds pass the iteration
     y = call.y
     if y is None:
         raise ValueError("the data have no labels (y_true is None)")
