@@ -38,7 +38,6 @@ import threading
 import types
 import weakref
 import zlib
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -175,7 +174,9 @@ class Registry:
         self.lock = threading.Lock()
         self._by_data: weakref.WeakKeyDictionary[Any, dict[tuple, Binding]] = \
             weakref.WeakKeyDictionary()
-        self._by_content: OrderedDict[tuple, Binding] = OrderedDict()
+        # (key, binding) by key: a hit is re-inserted under its stored key, whose comparisons
+        # are by identity, so a lookup compares the labels' content once
+        self._by_content: dict[tuple, tuple[tuple, Binding]] = {}
         self._last = threading.local()
 
     def reset_after_fork(self) -> None:
@@ -189,11 +190,11 @@ class Registry:
             if data is not None:
                 binding = self._by_data.get(data, {}).get(key)
             else:
-                ckey = (key, *_content(y, w, groups, own=False))
-                binding = self._by_content.get(ckey)
-                if binding is not None:
-                    self._by_content.move_to_end(ckey)
-                return binding
+                entry = self._by_content.pop((key, *_content(y, w, groups, own=False)), None)
+                if entry is None:
+                    return None
+                self._by_content[entry[0]] = entry  # now the most recently used
+                return entry[1]
         if binding is not None and not binding.matches(y, w, groups):
             return None
         return binding
@@ -204,9 +205,10 @@ class Registry:
             if data is not None:
                 self._by_data.setdefault(data, {})[key] = binding
             else:
-                self._by_content[(key, *_content(y, w, groups, own=True))] = binding
+                ckey = (key, *_content(y, w, groups, own=True))
+                self._by_content[ckey] = (ckey, binding)
                 while len(self._by_content) > CONTENT_CACHE_SIZE:
-                    self._by_content.popitem(last=False)
+                    del self._by_content[next(iter(self._by_content))]  # least recently used
         return binding
 
     def trainings(self, key: tuple) -> Iterator[tuple[Any, Binding]]:

@@ -35,6 +35,7 @@ given.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal, TypeVar
@@ -89,10 +90,8 @@ class Loss(ObjectiveMixin):
 
     # ------------------------------------------------------------------ params
     @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values()
-                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    def _param_names(cls) -> tuple[str, ...]:
+        return _param_names(cls)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -112,7 +111,7 @@ class Loss(ObjectiveMixin):
         unknown = sorted(set(params) - set(names))
         if unknown:
             raise ValueError(f"invalid parameter(s) {unknown} for {type(self).__name__}; "
-                             f"valid parameters: {names}")
+                             f"valid parameters: {list(names)}")
         old = {name: getattr(self, name) for name in params}
         for name, value in params.items():
             setattr(self, name, value)
@@ -419,6 +418,14 @@ class Loss(ObjectiveMixin):
         if raw.ndim == 2 and raw.shape[1] > 1 and not multilabel:
             return _softmax(raw, xp)
         return _sigmoid(raw, xp)
+
+
+@functools.cache
+def _param_names(cls: type) -> tuple[str, ...]:
+    """The constructor parameters of a loss class (read once per class)."""
+    sig = inspect.signature(cls.__init__)
+    return tuple(p.name for p in sig.parameters.values()
+                 if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
 
 
 def _sigmoid(raw: Any, xp: Any) -> Any:
