@@ -42,7 +42,6 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from typing_extensions import Self
 
 from .._core.checks import as_margins, check_sample_weight
 from .._core.executor import run_blocked
@@ -101,7 +100,7 @@ class Loss(ObjectiveMixin):
     def _validate_params(self) -> None:  # pragma: no cover - every loss overrides
         raise NotImplementedError
 
-    def set_params(self, **params: Any) -> Self:
+    def set_params(self: L, **params: Any) -> L:
         """Set parameters (validated) and return the loss, as scikit-learn's ``set_params``.
 
         Fitted statistics are kept unless a parameter they depend on changes
@@ -137,7 +136,7 @@ class Loss(ObjectiveMixin):
                 shown.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
-    def __sklearn_clone__(self) -> Self:
+    def __sklearn_clone__(self: L) -> L:
         """:func:`sklearn.base.clone`: the same parameters and the same fitted statistics."""
         new = type(self)(**copy.deepcopy(self.params))
         if self.statistics_ is not None:
@@ -267,8 +266,8 @@ class Loss(ObjectiveMixin):
         return weighted / total if total > 0 else float("nan")
 
     # ------------------------------------------------------------ public API
-    def fit(self, y_true: ArrayLike, sample_weight: ArrayLike | None = None, *,
-            n_classes: int | None = None) -> Self:
+    def fit(self: L, y_true: ArrayLike, sample_weight: ArrayLike | None = None, *,
+            n_classes: int | None = None) -> L:
         """Return a copy whose statistics are computed from ``y_true`` once and kept.
 
         The copy's ``statistics_`` (class counts, a label distribution, ...)
@@ -291,8 +290,8 @@ class Loss(ObjectiveMixin):
         fitted.statistics_ = self._fit_stats(labels, w, xp)
         return fitted
 
-    def _fitted_to(self, y_true: Any, sample_weight: Any = None, *,
-                   n_classes: int | None = None) -> Self:
+    def _fitted_to(self: L, y_true: Any, sample_weight: Any = None, *,
+                   n_classes: int | None = None) -> L:
         """The loss itself when fitted (its statistics are kept), else :meth:`fit` on these labels.
 
         The labels are validated either way.
