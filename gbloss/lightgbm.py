@@ -48,7 +48,7 @@ def _dataset_labels(ds: lgb.Dataset) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def _num_rows(ds: lgb.Dataset) -> int:
-    return int(np.shape(ds.label)[0]) if ds.label is not None else ds.num_data()
+    return len(ds.label) if ds.label is not None else ds.num_data()
 
 
 def _has_init_score(ds: lgb.Dataset) -> bool:
@@ -115,7 +115,10 @@ def bake_init_score(booster: lgb.Booster, init: Any, loss: Loss) -> lgb.Booster:
             trees[cls] = re.sub(r"^(leaf_value|leaf_const)=(.*)$", shift, trees[cls],
                                 flags=re.MULTILINE)
     head = text[:head_end]
-    num_class = int(re.search(r"^num_class=(\d+)$", head, re.MULTILINE).group(1))
+    found = re.search(r"^num_class=(\d+)$", head, re.MULTILINE)
+    if found is None:
+        raise ValueError("not a LightGBM model string: 'num_class' is missing")
+    num_class = int(found.group(1))
     if trees:
         head = re.sub(r"^tree_sizes=.*$", "tree_sizes=" + " ".join(str(len(t)) for t in trees),
                       head, count=1, flags=re.MULTILINE)
@@ -212,8 +215,8 @@ def train(
             params,
             train_set,
             num_boost_round,
-            valid_sets=valid_sets,
-            valid_names=valid_names,
+            valid_sets=None if valid_sets is None else list(valid_sets),
+            valid_names=None if valid_names is None else list(valid_names),
             feval=feval if feval is not None else obj.metric,
             init_model=init_model,
             **kwargs,

@@ -91,6 +91,7 @@ class Segments:
 
     def _all(self, x: Any) -> Any:
         """``x`` (float64) summed over the workers, on ``x``'s device."""
+        assert self.reduce is not None  # (called only inside a distributed training)
         host = np.ascontiguousarray(to_numpy(x), dtype=np.float64)
         out = np.asarray(self.reduce(host, "sum"), dtype=np.float64).reshape(host.shape)
         xp = self.xp

@@ -85,7 +85,7 @@ class ArrayKey:
         step = max(1, self.data.size // 1024)
         sample = np.ascontiguousarray(self.data.reshape(-1)[::step])
         self._hash = hash((self.data.shape, self.data.dtype.str,
-                           zlib.crc32(memoryview(sample).cast("B"))))
+                           zlib.crc32(sample.tobytes())))
 
     def __hash__(self) -> int:
         return self._hash

@@ -35,7 +35,6 @@ given.
 from __future__ import annotations
 
 import copy
-import functools
 import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal, TypeVar
@@ -419,12 +418,18 @@ class Loss(ObjectiveMixin):
         return _sigmoid(raw, xp)
 
 
-@functools.cache
+_PARAM_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _param_names(cls: type) -> tuple[str, ...]:
     """The constructor parameters of a loss class (read once per class)."""
-    sig = inspect.signature(cls.__init__)
-    return tuple(p.name for p in sig.parameters.values()
-                 if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+    names = _PARAM_NAMES.get(cls)
+    if names is None:
+        sig = inspect.signature(cls)
+        names = _PARAM_NAMES[cls] = tuple(
+            p.name for p in sig.parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+    return names
 
 
 def _sigmoid(raw: Any, xp: Any) -> Any:
