@@ -178,6 +178,10 @@ def train(
         ``predict`` gives probabilities (classification) or values
         (regression); ``raw_score=True`` gives margins.
     """
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be a gbloss loss (for example gbloss.focal()), got {loss!r}")
+    if not isinstance(train_set, lgb.Dataset):
+        raise TypeError(f"train_set must be a lightgbm.Dataset, got {type(train_set).__name__}")
     params = dict(params)
     if params.get("objective") is not None:
         raise ValueError(

@@ -32,6 +32,11 @@ __all__ = ["booster_params", "estimator_params", "objective", "train"]
 register_with_xgboost()
 
 
+def _check_loss(loss: Any) -> None:
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be a gbloss loss (for example gbloss.focal()), got {loss!r}")
+
+
 def _num_class(params: Mapping[str, Any]) -> int | None:
     num_class = int(params.get("num_class", 0) or 0)
     return num_class if num_class > 1 else None
@@ -65,6 +70,7 @@ def booster_params(params: Mapping[str, Any], loss: Loss, y: Any,
         A copy of ``params`` with ``objective``, ``base_score`` and
         ``disable_default_eval_metric`` set.
     """
+    _check_loss(loss)
     params = dict(params)
     if params.get("objective") is not None:
         raise ValueError(
@@ -103,6 +109,7 @@ def estimator_params(loss: Loss, y: Any, sample_weight: Any = None, *,
         clf = xgb.XGBClassifier(**gbloss.xgboost.estimator_params(loss, y, w), n_estimators=100)
         clf.fit(X, y, sample_weight=w)
     """
+    _check_loss(loss)
     fitted = loss._fitted_to(y, sample_weight, n_classes=n_classes)
     params = {"num_class": n_classes} if n_classes else {}
     return {"objective": fitted,
@@ -181,6 +188,9 @@ def train(
         margins. The loss itself is not saved with the model: pass it again as
         ``obj=`` to continue training.
     """
+    _check_loss(loss)
+    if not isinstance(dtrain, xgb.DMatrix):
+        raise TypeError(f"dtrain must be an xgboost.DMatrix, got {type(dtrain).__name__}")
     n = dtrain.num_row()
     y, w, _, _ = xgb_calls.read(dtrain, np.empty(n))
     if y.ndim == 1 and n and y.size != n:

@@ -12,6 +12,7 @@ from _losses import loss_classes, make
 
 import gbloss
 import gbloss.lightgbm
+import gbloss.xgboost
 
 Y = np.array([0.0, 1.0, 0.0, 1.0])
 Z = np.array([0.5, -1.0, 2.0, 0.0])
@@ -138,3 +139,31 @@ def test_a_failed_set_params_leaves_the_loss_as_it_was():
     with pytest.raises(ValueError, match="gamma"):
         loss.set_params(gamma=-1.0)
     assert loss.gamma == 1.0
+
+
+@pytest.mark.parametrize("make_loss", [
+    lambda: gbloss.focal(alpha="a"),
+    lambda: gbloss.ldam(class_counts="ab"),
+    lambda: gbloss.acb_mse(classes="x"),
+    lambda: gbloss.balanced_mse(prior="bni", bins="ab"),
+    lambda: gbloss.focal(class_weight={"a": 1.0}),
+    lambda: gbloss.focal(n_classes=1),
+], ids=["alpha", "class_counts", "classes", "bins", "class_weight-keys", "n_classes"])
+def test_parameters_that_are_not_numbers_name_the_parameter(make_loss):
+    with pytest.raises(ValueError, match=r"alpha|class_counts|classes|bins|class_weight|n_classes"):
+        make_loss()
+
+
+def test_entry_points_refuse_what_is_not_theirs():
+    with pytest.raises(TypeError, match="gbloss loss"):
+        gbloss.Objective("focal")
+    with pytest.raises(ValueError, match="n_threads"):
+        gbloss.Objective(gbloss.focal(), n_threads="2")
+    with pytest.raises(TypeError, match=r"xgboost\.DMatrix"):
+        gbloss.xgboost.train({}, np.zeros((3, 2)), gbloss.focal())
+    with pytest.raises(TypeError, match="gbloss loss"):
+        gbloss.xgboost.train({}, xgb.DMatrix(np.zeros((3, 2)), [0, 1, 0]), None)
+    with pytest.raises(TypeError, match=r"lightgbm\.Dataset"):
+        gbloss.lightgbm.train({}, np.zeros((3, 2)), gbloss.focal())
+    with pytest.raises(ValueError, match="n_classes"):
+        gbloss.focal().init_score([0, 1], n_classes=1)

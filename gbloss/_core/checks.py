@@ -125,3 +125,13 @@ def _itemsize(dtype: Any) -> int:
     if size is None:  # array-api-strict's
         size = np.dtype(str(dtype).split(".")[-1]).itemsize
     return int(size)
+
+
+def as_float_array(name: str, value: Any) -> np.ndarray:
+    """A parameter given as numbers (scalar or array) as a float64 array, or a
+    ``ValueError`` that names the parameter."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}"
+                         ) from None

@@ -177,6 +177,12 @@ class Objective:
     """
 
     def __init__(self, loss: Any, *, n_threads: int | None = None, device: Any = None) -> None:
+        if not isinstance(loss, ObjectiveMixin):
+            raise TypeError(f"loss must be a gbloss loss (for example gbloss.focal()), got "
+                            f"{loss!r}")
+        if n_threads is not None and (isinstance(n_threads, bool)
+                                      or not isinstance(n_threads, numbers.Integral)):
+            raise ValueError(f"n_threads must be an integer or None, got {n_threads!r}")
         self.loss = loss
         self.n_threads = None if n_threads is None or int(n_threads) <= 0 else int(n_threads)
         self.device = None if isinstance(device, str) and device.lower() == "cpu" else device

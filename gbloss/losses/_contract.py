@@ -42,7 +42,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._core.checks import as_margins, check_sample_weight
+from .._core.checks import as_margins, check_n_classes, check_sample_weight
 from .._core.executor import run_blocked
 from .._core.labels import (
     BINARY,
@@ -304,6 +304,7 @@ class Loss(ObjectiveMixin):
 
     def _labels_for_init(self, y_true: Any, sample_weight: Any, n_classes: int | None,
                          xp: Any) -> tuple[Labels, Any]:
+        check_n_classes(n_classes)
         y = as_label_array(y_true, xp)
         if self._tasks == (REGRESSION,) or y.ndim != 1:
             raw_shape = tuple(y.shape)

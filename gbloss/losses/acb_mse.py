@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._core.checks import check_finite_scalar, check_option
+from .._core.checks import as_float_array, check_finite_scalar, check_option
 from .._core.hessian import HESSIAN_FLOOR
 from .._core.labels import REGRESSION, Labels, check_regression_shapes
 from .._core.namespace import asarray_on, to_numpy
@@ -108,14 +108,14 @@ class ACBMSELoss(Loss):
                 raise ValueError("zero_weight and nonzero_weight apply to the default zero / "
                                  "non-zero classes; with classes= give class_weight instead")
             if not callable(self.classes):
-                edges = np.asarray(self.classes, dtype=np.float64)
+                edges = as_float_array("classes", self.classes)
                 if edges.ndim != 1 or edges.size == 0 or not np.all(np.isfinite(edges)) \
                         or np.any(np.diff(edges) <= 0):
                     raise ValueError("classes must be a callable or a non-empty, strictly "
                                      "increasing 1-D array of finite bin edges; got "
                                      f"{self.classes!r}")
         if self.class_weight is not None:
-            cw = np.asarray(self.class_weight, dtype=np.float64)
+            cw = as_float_array("class_weight", self.class_weight)
             if cw.ndim != 1 or not np.all(np.isfinite(cw)) or np.any(cw < 0):
                 raise ValueError("class_weight must be a 1-D array of finite non-negative weights")
             if not np.any(cw > 0):

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._core.checks import check_finite_scalar, check_n_classes
+from .._core.checks import as_float_array, check_finite_scalar, check_n_classes
 from .._core.hessian import (
     HessianPolicy,
     apply_hessian_policy,
@@ -258,7 +258,7 @@ def softmax_kernel(
 def _check_alpha(alpha: Any) -> None:
     if alpha is None:
         return
-    a = np.asarray(alpha, dtype=np.float64)
+    a = as_float_array("alpha", alpha)
     if a.ndim > 1 or a.size == 0 or not np.all(np.isfinite(a)) or np.any(a < 0):
         raise ValueError(f"alpha must be None, a non-negative scalar or a 1-D array, got {alpha!r}")
     if a.ndim == 0 and a > 1:
@@ -270,14 +270,18 @@ def _check_class_weight(class_weight: Any) -> None:
     if class_weight is None:
         return
     if isinstance(class_weight, Mapping):
-        check_class_weight_values(list(class_weight.values()))
+        bad = [c for c in class_weight
+               if isinstance(c, bool) or not isinstance(c, int | np.integer) or c < 0]
+        if bad:
+            raise ValueError(f"class_weight keys must be class ids (integers >= 0), got {bad}")
+        check_class_weight_values(as_float_array("class_weight", list(class_weight.values())))
         return
     if isinstance(class_weight, str):
         if class_weight not in SCHEMES:
             raise ValueError(f"class_weight={class_weight!r} is not one of {list(SCHEMES)}, "
                              f"a dict, an array or None")
         return
-    cw = np.asarray(class_weight, dtype=np.float64)
+    cw = as_float_array("class_weight", class_weight)
     if cw.ndim == 0 or not np.all(np.isfinite(cw)) or np.any(cw < 0):
         raise ValueError("class_weight must be 'balanced', 'effective', a dict or an array "
                          "of finite non-negative weights")

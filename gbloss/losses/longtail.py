@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._core.checks import check_finite_scalar, check_n_classes
+from .._core.checks import as_float_array, check_finite_scalar, check_n_classes
 from .._core.hessian import (
     HessianPolicy,
     apply_hessian_policy,
@@ -153,7 +153,7 @@ def lmf_sigmoid_kernel(
 def check_class_counts(class_counts: Any) -> None:
     if class_counts is None:
         return
-    c = np.asarray(class_counts, dtype=np.float64)
+    c = as_float_array("class_counts", class_counts)
     if c.ndim != 1 or c.size < 2 or not np.all(np.isfinite(c)):
         raise ValueError("class_counts must be a 1-D array of finite counts, one per class "
                          f"(at least 2), got {class_counts!r}")

@@ -41,7 +41,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 
-from ..._core.checks import check_finite_scalar, check_option
+from ..._core.checks import as_float_array, check_finite_scalar, check_option
 from ..._core.hessian import HESSIAN_FLOOR
 from ..._core.labels import REGRESSION, Labels, check_regression_shapes
 from ..._core.namespace import asarray_on, to_numpy
@@ -186,7 +186,7 @@ class BalancedMSELoss(Loss):
                 if self.bins < 1:
                     raise ValueError(f"bins must be a positive integer or edges, got {self.bins!r}")
             else:
-                edges = np.asarray(self.bins, dtype=np.float64)
+                edges = as_float_array("bins", self.bins)
                 if edges.ndim != 1 or edges.size < 2 or not np.all(np.isfinite(edges)) \
                         or np.any(np.diff(edges) <= 0):
                     raise ValueError("bins must be a positive integer or a strictly increasing "
