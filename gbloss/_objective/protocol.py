@@ -183,7 +183,7 @@ class Objective:
         if n_threads is not None and (isinstance(n_threads, bool)
                                       or not isinstance(n_threads, numbers.Integral)):
             raise ValueError(f"n_threads must be an integer or None, got {n_threads!r}")
-        self.loss = loss
+        self.loss: Any = loss  # a Loss: the protocol uses only its methods (no import of it)
         self.n_threads = None if n_threads is None or int(n_threads) <= 0 else int(n_threads)
         self.device = None if isinstance(device, str) and device.lower() == "cpu" else device
 
