@@ -35,15 +35,11 @@ __all__ = ["bake_init_score", "train"]
 
 
 def _dataset_labels(ds: lgb.Dataset) -> tuple[np.ndarray, np.ndarray | None]:
-    """The labels and weights as given (before construction LightGBM has not yet
-    replaced NaN labels by 0)."""
-    label = ds.label
-    if label is None and ds._handle is not None:
-        label = ds.get_label()
-    if label is None:
-        raise ValueError("the training Dataset has no labels")
+    """The labels and weights, read before LightGBM constructs the Dataset (and
+    replaces NaN labels by 0)."""
+    label, weight, _, _ = lgb_calls.read(ds)
     y = np.asarray(as_label_array(label, np), dtype=np.float64).reshape(-1)
-    w = None if ds.weight is None else np.asarray(ds.weight, dtype=np.float64).reshape(-1)
+    w = None if weight is None else np.asarray(weight, dtype=np.float64).reshape(-1)
     return y, w
 
 

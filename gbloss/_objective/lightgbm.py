@@ -22,7 +22,6 @@ from numpy.typing import NDArray
 
 __all__ = ["is_data", "read", "training_data_of"]
 
-NAME = "lightgbm"
 THREAD_PARAMS = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
 
 
@@ -41,20 +40,29 @@ def threads(params: Any) -> int | None:
     return None
 
 
+def _field(dataset: Any, name: str) -> Any:
+    """A Dataset's ``label`` / ``weight`` / ``group``: as given before construction, as
+    LightGBM holds it after (its getters fail on a Dataset not yet constructed)."""
+    value = getattr(dataset, name)
+    if value is None and dataset._handle is not None:
+        value = getattr(dataset, f"get_{name}")()
+    return value
+
+
 def read(dataset: Any) -> tuple[NDArray, NDArray | None, NDArray | None, int | None]:
-    """``(y, w, group_sizes, n_threads)`` of a (constructed) LightGBM Dataset.
+    """``(y, w, group_sizes, n_threads)`` of a LightGBM Dataset, constructed or not.
 
     LightGBM replaces NaN labels by 0 when it constructs a Dataset, and gives a
     Dataset made without labels all-zero labels, before any objective sees them;
-    :func:`gbloss.lightgbm.train` checks the labels first.
+    :func:`gbloss.lightgbm.train` reads the labels before construction.
     """
-    y = dataset.get_label()
+    y = _field(dataset, "label")
     if y is None:
         raise ValueError("the LightGBM Dataset has no labels: gbloss objectives and metrics "
                          "need the labels of every training and validation set "
                          "(lgb.Dataset(X, label=y))")
-    w = dataset.get_weight()
-    groups = dataset.get_group()
+    w = _field(dataset, "weight")
+    groups = _field(dataset, "group")
     return (np.asarray(y), None if w is None else np.asarray(w),
             None if groups is None else np.asarray(groups), threads(dataset.params))
 

@@ -23,8 +23,6 @@ from .._core.groups import Reduce
 
 __all__ = ["collective_reduce", "is_data", "read"]
 
-NAME = "xgboost"
-
 
 def is_data(obj: Any) -> bool:
     """Whether ``obj`` is an XGBoost DMatrix (any kind: quantile, Dask worker-local, ...)."""
