@@ -61,7 +61,11 @@ def _scatter(client, a: np.ndarray, rows: list[int]):
     name = f"scattered-{uuid.uuid4().hex}"
     graph, start = {}, 0
     for i, r in enumerate(rows):  # (da.concatenate would drop an empty partition)
-        fut = client.scatter(a[start:start + r], workers=[workers[i % 2]])
+        # hash=False: a unique key per call. With the default content hash, scattering
+        # the same rows twice gives one key, and releasing the first array (garbage
+        # collected) could drop the data the second still uses: a worker then lost a
+        # dependency mid-training and the other waited in the collective for ever.
+        fut = client.scatter(a[start:start + r], workers=[workers[i % 2]], hash=False)
         graph[(name, i, *([0] * (a.ndim - 1)))] = fut
         start += r
     chunks = (tuple(rows), *((s,) for s in a.shape[1:]))
