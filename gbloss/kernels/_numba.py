@@ -31,7 +31,17 @@ _inline = numba.njit(fastmath=_FASTMATH)
 # Inlined by numba itself: left to LLVM's inliner, the larger loops (soft labels,
 # fractional gamma) kept calls to them and were not vectorised (10x slower).
 _always_inline = numba.njit(fastmath=_FASTMATH, inline="always")
-_jit = numba.njit(nogil=True, error_model="numpy", fastmath=_FASTMATH, cache=True)
+_JIT_OPTIONS: dict[str, Any] = {"nogil": True, "error_model": "numpy", "fastmath": _FASTMATH}
+
+
+def _jit(fn: Any) -> Any:
+    """Compile ``fn`` with numba's on-disk cache, or without one where nothing can be
+    written: numba raises at decoration when neither the package's folder nor the
+    user's cache folder is writable (a read-only install)."""
+    try:
+        return numba.njit(cache=True, **_JIT_OPTIONS)(fn)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(cache=False, **_JIT_OPTIONS)(fn)
 
 
 # --------------------------------------------------- float32 transcendentals
