@@ -31,7 +31,7 @@ import numpy as np
 
 from .._core.checks import as_margins
 from .._core.groups import Reduce, group_pointer
-from .._core.labels import Labels
+from .._core.labels import MULTICLASS, Labels
 from .._core.namespace import is_numpy, move_like
 from . import lightgbm as lgb_calls
 from . import xgboost as xgb_calls
@@ -95,7 +95,8 @@ def parse(a: Any, b: Any, sample_weight: Any, group: Any) -> Call:
     return Call("xgboost-sklearn", b, a, sample_weight, None)
 
 
-def _margins(call: Call, device: Any, *, gradient: bool = True) -> tuple[Any, Any, Any]:
+def _margins(call: Call, device: Any, loss: Any, *, gradient: bool = True
+             ) -> tuple[Any, Any, Any]:
     """``(xp, device, raw)``: the margins checked, in the namespace and on the device to use."""
     if gradient and call.form in ("lightgbm", "lightgbm-sklearn"):
         # LightGBM hands float64 scores (F-ordered when multiclass) and reads float32:
@@ -104,7 +105,23 @@ def _margins(call: Call, device: Any, *, gradient: bool = True) -> tuple[Any, An
         return np, "cpu", as_margins(raw, np)
     xp, dev = resolve(device, call.raw)
     raw = call.raw if is_numpy(xp) else xp.asarray(call.raw, device=dev)
+    if tuple(raw.shape) == (0, 0):
+        raw = xp.reshape(raw, _empty_shape(loss, call.y))
     return xp, dev, as_margins(raw, xp)
+
+
+def _empty_shape(loss: Any, y: Any) -> tuple[int, ...]:
+    """The margins' shape on a worker without rows, which XGBoost >= 3.4 hands as ``(0, 0)``:
+    the columns of 2-D labels, else of the fitted or declared classes, else none (binary,
+    regression). The worker then evaluates (and takes part in every all-reduce) as the others,
+    and its gradient has the model's columns, which XGBoost requires of it."""
+    if y is not None and np.ndim(y) == 2:
+        return (0, int(np.shape(y)[1]))
+    stats = loss.statistics_
+    k = getattr(loss, "n_classes", None) or (
+        getattr(stats, "n_classes", None) if getattr(stats, "task", None) == MULTICLASS
+        else None)
+    return (0, int(k)) if k else (0,)
 
 
 def _reduce(loss: Any, call: Call) -> Reduce | None:
@@ -207,7 +224,7 @@ class Objective:
         if round_ is None and loss._needs_round():
             raise RuntimeError(_NO_ROUND.format(name=type(loss).__name__,
                                                 r=loss.drw_start_round))
-        xp, dev, raw = _margins(call, self.device)
+        xp, dev, raw = _margins(call, self.device, loss)
         reduce = _reduce(loss, call)
         key, binding, labels, w = _bind(loss, call, xp, dev, raw)
         binding.training = True
@@ -245,7 +262,7 @@ class Metric:
     def __call__(self, a: Any, b: Any, sample_weight: Any = None, group: Any = NOT_GIVEN) -> Any:
         loss = self.loss
         call = parse(a, b, sample_weight, group)
-        xp, dev, raw = _margins(call, self.device, gradient=False)
+        xp, dev, raw = _margins(call, self.device, loss, gradient=False)
         reduce = _reduce(loss, call)
         key, binding, labels, w = _bind(loss, call, xp, dev, raw)
         source = binding if binding.training else self._training(key, call)
@@ -284,7 +301,7 @@ def evaluate(loss: Any, mode: Literal["value", "grad_hess"], y_true: Any, raw_pr
     (computed once per content of the labels and weights).
     """
     call = Call("direct", raw_prediction, y_true, sample_weight, None)
-    xp, dev, raw = _margins(call, None)
+    xp, dev, raw = _margins(call, None, loss)
     _, binding, labels, w = _bind(loss, call, xp, dev, raw)
     stats = _statistics(loss, binding, labels, w, xp)
     return loss._evaluate(mode, labels, w, raw, stats, xp, context, n_threads=n_threads)
