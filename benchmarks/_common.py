@@ -13,6 +13,18 @@ import numpy as np
 
 PACKAGES = ("gbloss", "numpy", "scipy", "xgboost", "lightgbm", "scikit-learn", "torch")
 
+#: The committed results, written only when asked (``--update-results``).
+TRACKED = Path(__file__).resolve().parent / "results"
+#: Where a run writes otherwise (ignored by git), so that trying a benchmark changes no
+#: tracked file.
+SCRATCH = Path(__file__).resolve().parent / ".scratch"
+UPDATE_HELP = "write the tracked benchmarks/results/ instead of benchmarks/.scratch/"
+
+
+def results_path(name: str, update: bool) -> Path:
+    """``benchmarks/results/<name>`` when updating the tracked results, else the scratch copy."""
+    return (TRACKED if update else SCRATCH) / name
+
 
 def environment() -> list[str]:
     """Lines describing the machine and package versions."""

@@ -33,9 +33,8 @@ from pathlib import Path
 import numpy as np
 
 import gbloss
-from _common import median_ratio, write_results
+from _common import UPDATE_HELP, median_ratio, results_path, write_results
 
-RESULTS = Path(__file__).parent / "results" / "balanced_mse.md"
 sys.path.insert(0, str(Path(__file__).parent.parent / "examples"))
 
 
@@ -219,7 +218,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--update-results", action="store_true", help=UPDATE_HELP)
     args = parser.parse_args()
+    results = results_path("balanced_mse.md", args.update_results)
     if args.quick:
         fast_sizes, exact_sizes, acc_sizes, repeats = [10_000, 100_000], [1000, 2000], \
             [1000, 2000], 3
@@ -244,9 +245,9 @@ def main() -> None:
                             f"end (1, 5, 15 min): {load} on 2 cores -- the machine was shared, "
                             "so absolute times are pessimistic; ratios are measured in the same "
                             "interleaved rounds."]
-    write_results(RESULTS, "Balanced MSE: fast BMC and the regression demo", __doc__, sections,
+    write_results(results, "Balanced MSE: fast BMC and the regression demo", __doc__, sections,
                   quick=args.quick)
-    print(f"wrote {RESULTS}")
+    print(f"wrote {results}")
 
 
 if __name__ == "__main__":

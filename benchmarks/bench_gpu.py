@@ -38,12 +38,11 @@ from typing import Any
 
 import numpy as np
 import xgboost as xgb
-from _common import environment, write_results
+from _common import UPDATE_HELP, environment, results_path, write_results
 
 import gbloss
 import gbloss.xgboost
 
-RESULTS = Path(__file__).parent / "results" / "gpu.md"
 N_FEATURES = 20
 N_CLASSES = 10
 
@@ -266,7 +265,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--rows", type=int, default=None, help="one size instead of 1M and 10M")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the file")
+    parser.add_argument("--update-results", action="store_true", help=UPDATE_HELP)
     args = parser.parse_args()
+    results = results_path("gpu.md", args.update_results)
     dev = Device(args.device)
     sizes = [200_000] if args.quick else [1_000_000, 10_000_000]
     if args.rows:
@@ -302,8 +303,8 @@ def main() -> None:
             print(f"## {heading}\n" + "\n".join(rows) + "\n")
         print("\n".join(environment()))
         return
-    write_results(RESULTS, "gbloss on XGBoost device='cuda'", __doc__, sections, quick=args.quick)
-    print(RESULTS.read_text())
+    write_results(results, "gbloss on XGBoost device='cuda'", __doc__, sections, quick=args.quick)
+    print(results.read_text())
 
 
 if __name__ == "__main__":

@@ -24,9 +24,8 @@ from pathlib import Path
 import numpy as np
 
 import gbloss
-from _common import environment, median_ratio, write_results
+from _common import UPDATE_HELP, environment, median_ratio, results_path, write_results
 
-RESULTS = Path(__file__).parent / "results" / "objectives.md"
 
 NOTES = """
 ## Where the time goes (binary focal, 1M float32 rows, 2-core AMD EPYC)
@@ -203,7 +202,9 @@ def training_bench(n: int, rounds: int, repeats: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
+    parser.add_argument("--update-results", action="store_true", help=UPDATE_HELP)
     args = parser.parse_args()
+    results = results_path("objectives.md", args.update_results)
     n_kernel = 100_000 if args.quick else 1_000_000
     repeats = 3 if args.quick else 15
     sections = {
@@ -214,9 +215,9 @@ def main() -> None:
     train_repeats = 2 if args.quick else 11
     sections[f"training, {n_train:,} x 20, 50 rounds (median of {train_repeats} interleaved repeats)"] = \
         training_bench(n_train, 50, train_repeats)
-    write_results(RESULTS, "Classification objectives", __doc__, sections, quick=args.quick,
+    write_results(results, "Classification objectives", __doc__, sections, quick=args.quick,
                   notes=NOTES)
-    print(RESULTS.read_text())
+    print(results.read_text())
 
 
 if __name__ == "__main__":

@@ -41,11 +41,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import median_ratio, write_results
+from _common import UPDATE_HELP, median_ratio, results_path, write_results
 
 import gbloss.torch as gt
 
-RESULTS = Path(__file__).parent / "results" / "torch.md"
 
 
 # ------------------------------------------------------------------------ peers
@@ -194,7 +193,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--compile", action="store_true", help="also time torch.compile'd losses")
     parser.add_argument("--peak-child", nargs=2, metavar=("CASE", "IMPL"), help=argparse.SUPPRESS)
+    parser.add_argument("--update-results", action="store_true", help=UPDATE_HELP)
     args = parser.parse_args()
+    results = results_path("torch.md", args.update_results)
     torch.set_num_threads(args.threads)
     if args.peak_child:
         _peak_child(*args.peak_child, args.quick)
@@ -250,9 +251,9 @@ def main() -> None:
         note += (" The torch.compile comparison (``--compile``) was not part of this run "
                  "(inductor compiles every case: minutes on this machine).")
     sections["Machine load"] = [note]
-    write_results(RESULTS, "gbloss.torch against the peers' formulations", __doc__, sections,
+    write_results(results, "gbloss.torch against the peers' formulations", __doc__, sections,
                   quick=args.quick)
-    print(f"wrote {RESULTS}")
+    print(f"wrote {results}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ itself. Median over 3 seeds. Run ``python benchmarks/hessian_study.py``; results
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 from pathlib import Path
 
@@ -29,9 +30,8 @@ from sklearn.model_selection import train_test_split
 
 import gbloss
 import gbloss.losses.focal as clf
-from _common import write_results
+from _common import UPDATE_HELP, results_path, write_results
 
-RESULTS = Path(__file__).parent / "results" / "hessian.md"
 VARIANTS = ("modulated", "abs", "floor", "exact")
 
 
@@ -107,6 +107,9 @@ def run(seed: int, gamma: float):
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--update-results", action="store_true", help=UPDATE_HELP)
+    results = results_path("hessian.md", parser.parse_args().update_results)
     sections = {}
     summary_rows = ["| gamma | surrogate | mean score rank (1 = best) | wins |", "|---|---|---|---|"]
     for gamma in (2.0, 5.0):
@@ -134,8 +137,8 @@ def main() -> None:
         for v in VARIANTS:
             summary_rows.append(f"| {gamma:g} | {v} | {np.mean(ranks[v]):.2f} | {wins[v]} |")
     sections = {"Summary": summary_rows, **sections}
-    write_results(RESULTS, "Focal loss: Hessian surrogates for hessian='auto'", __doc__, sections)
-    print(RESULTS.read_text())
+    write_results(results, "Focal loss: Hessian surrogates for hessian='auto'", __doc__, sections)
+    print(results.read_text())
 
 
 if __name__ == "__main__":

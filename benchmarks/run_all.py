@@ -6,12 +6,18 @@ the same run, the machine, the package versions and the date). This script
 runs them one after the other and then gathers every results file into one
 report, ``benchmarks/RESULTS.md``.
 
+A run changes no tracked file unless asked: the scripts write to the ignored
+``benchmarks/.scratch/`` (and the report to ``benchmarks/.scratch/RESULTS.md``);
+``--update-results`` writes the committed ``benchmarks/results/`` and
+``benchmarks/RESULTS.md``.
+
 Usage::
 
     python benchmarks/run_all.py                 # run everything (tens of minutes on 2 cores)
     python benchmarks/run_all.py --quick         # smoke run: reduced sizes, studies skipped
     python benchmarks/run_all.py --only torch hessian
     python benchmarks/run_all.py --collect-only  # just rebuild RESULTS.md from the results files
+    python benchmarks/run_all.py --update-results  # the committed results
 
 ``bench_gpu.py`` runs only where a CUDA device is visible (through cupy or
 torch). The benchmarks time things: run them on an otherwise idle machine.
@@ -30,6 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS_DIR = HERE / "results"
+SCRATCH_DIR = HERE / ".scratch"
 REPORT = HERE / "RESULTS.md"
 
 
@@ -82,7 +89,7 @@ def cuda_available() -> bool:
         return False
 
 
-def run(benchmarks: list[Benchmark], quick: bool) -> dict[str, str]:
+def run(benchmarks: list[Benchmark], quick: bool, update: bool = False) -> dict[str, str]:
     """Run the benchmarks; returns {name: outcome}."""
     outcome = {}
     cuda = None
@@ -95,7 +102,7 @@ def run(benchmarks: list[Benchmark], quick: bool) -> dict[str, str]:
         elif quick and b.quick_args is None:
             outcome[b.name] = "skipped by --quick (no quick mode)"
         else:
-            args = b.quick_args if quick else b.args
+            args = (*(b.quick_args if quick else b.args), *(("--update-results",) if update else ()))
             cmd = [sys.executable, str(script), *args]
             print(f"== {b.name}: {' '.join(cmd[1:])}", flush=True)
             start = time.perf_counter()
@@ -205,15 +212,21 @@ def main() -> None:
                         help="reduced sizes where a script has a quick mode; skip the others")
     parser.add_argument("--only", nargs="+", metavar="NAME",
                         choices=[b.name for b in BENCHMARKS], help="run only these benchmarks")
-    parser.add_argument("--output", type=Path, default=REPORT, help=argparse.SUPPRESS)
+    parser.add_argument("--update-results", action="store_true",
+                        help="write the tracked benchmarks/results/ and RESULTS.md instead of "
+                             "benchmarks/.scratch/")
+    parser.add_argument("--output", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     failed = False
     if not args.collect_only:
         chosen = [b for b in BENCHMARKS if not args.only or b.name in args.only]
-        outcome = run(chosen, args.quick)
+        outcome = run(chosen, args.quick, args.update_results)
         failed = any(v.startswith("FAILED") for v in outcome.values())
-    args.output.write_text(collect())
-    print(f"wrote {args.output}")
+    results_dir = RESULTS_DIR if args.update_results or args.collect_only else SCRATCH_DIR
+    output = args.output or (REPORT if args.update_results else SCRATCH_DIR / "RESULTS.md")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(collect(results_dir))
+    print(f"wrote {output}")
     if failed:
         sys.exit(1)
 

@@ -14,6 +14,11 @@ either booster as it is::
 ``gbloss.torch``.
 """
 
+# Before anything else: a too-old numpy or scikit-learn fails with a clear message.
+from ._core.versions import check_required
+
+check_required()
+
 from ._core.hessian import HESSIAN_FLOOR
 from ._objective.protocol import Metric, Objective
 from ._objective.rounds import drw_callback

@@ -35,8 +35,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._core.namespace import to_numpy
+from ._core.versions import require
 from ._objective.lightgbm import REFUSE_DISTRIBUTED
 from .losses import Loss
+
+require("dask", extra="dask")
+require("distributed", extra="dask")
 
 __all__ = ["check_groups", "estimator_params", "fit", "lightgbm_objective", "train"]
 

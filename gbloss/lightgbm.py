@@ -23,15 +23,17 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 
 from ._core.labels import as_label_array
+from ._core.versions import require
 from ._objective import lightgbm as lgb_calls
 from ._objective.protocol import Objective
 from .losses import Loss
 
 __all__ = ["bake_init_score", "train"]
+
+lgb = require("lightgbm", extra="lightgbm")
 
 
 def _dataset_labels(ds: lgb.Dataset) -> tuple[np.ndarray, np.ndarray | None]:

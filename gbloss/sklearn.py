@@ -347,9 +347,9 @@ class _GBLossEstimator(BaseEstimator):
 
     def _train_xgboost(self, params: dict, train: tuple, evals: list,
                        early_stopping_rounds: int | None) -> tuple[Any, int | None]:
-        import xgboost as xgb
-
         from . import xgboost as gx
+
+        xgb = gx.xgb
 
         threads = params.get("nthread")
 
@@ -375,9 +375,9 @@ class _GBLossEstimator(BaseEstimator):
 
     def _train_lightgbm(self, params: dict, train: tuple, evals: list,
                         early_stopping_rounds: int | None) -> tuple[Any, int | None]:
-        import lightgbm as lgb
-
         from . import lightgbm as gl
+
+        lgb = gl.lgb
 
         def dataset(X: Any, y: Any, w: Any, qid: Any, reference: Any = None) -> Any:
             group = None if qid is None else np.bincount(qid)

@@ -20,14 +20,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import xgboost as xgb
 
+from ._core.versions import require
 from ._objective import xgboost as xgb_calls
 from ._objective.device import params_device
 from ._objective.protocol import Objective, register_with_xgboost
 from .losses import Loss
 
 __all__ = ["booster_params", "estimator_params", "objective", "train"]
+
+xgb = require("xgboost", extra="xgboost")
 
 register_with_xgboost()
 

@@ -38,18 +38,19 @@ and the ``exp`` argument reduction uses explicit fused multiply-adds.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from typing import Any
 
 import numpy as np
 
 from .._core.executor import run_row_ranges
+from .._core.versions import satisfied
 
 __all__ = ["HAVE_NUMBA", "MIN_ELEMENTS", "enabled", "sigmoid_focal", "softmax_focal"]
 
-#: numba is a dependency, but gbloss stays importable (and correct) without it.
-HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+#: numba is a dependency, but gbloss stays importable (and correct) without it, or with
+#: a numba older than its floor (which may not support the installed numpy).
+HAVE_NUMBA = satisfied("numba")
 
 _HESSIAN_CODES = {"exact": 0, "auto": 1, "xgboost": 2, "lightgbm": 3}
 _MODES = ("value", "grad_hess", "value_grad")  # the codes of gbloss.kernels._numba

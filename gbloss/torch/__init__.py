@@ -125,6 +125,10 @@ follows torch's convention, which differs from ``Loss.loss`` in two cases:
 
 from __future__ import annotations
 
+from .._core.versions import require
+
+require("torch", extra="torch")  # before the modules that import it: a clear message
+
 from . import functional
 from .functional import drw_weights
 from .nn import (
