@@ -22,6 +22,8 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "myst_parser",
+    # MathJax served from the built pages (the default loads it from a CDN: raw LaTeX offline)
+    "sphinx-mathjax-offline",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
@@ -44,8 +46,6 @@ html_theme = "alabaster"
 html_title = f"gbloss {release}"
 html_theme_options = {"description": "Loss functions for imbalanced data", "fixed_sidebar": True,
                       "page_width": "1240px", "sidebar_width": "220px"}
-# Pages link to the notebooks and benchmark results in the repository.
-suppress_warnings = ["myst.xref_missing"]
 
 
 def _skip_member(app, what, name, obj, skip, options):

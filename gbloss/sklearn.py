@@ -746,8 +746,9 @@ class GBLossRegressor(RegressorMixin, _GBLossEstimator):
         LightGBM ``regression``), intercept estimated by the booster: gbloss
         has no plain squared-error loss, and the built-in is its exact and
         fastest form. ``loss__<name>`` parameters work in grid searches.
-    booster, n_estimators, learning_rate, max_depth, num_leaves, min_child_weight, \
-subsample, colsample_bytree, reg_alpha, reg_lambda, random_state, n_jobs, booster_params
+    booster, n_estimators, learning_rate, max_depth, num_leaves, min_child_weight
+        As for :class:`GBLossClassifier`.
+    subsample, colsample_bytree, reg_alpha, reg_lambda, random_state, n_jobs, booster_params
         As for :class:`GBLossClassifier`.
 
     Attributes

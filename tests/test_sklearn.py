@@ -106,13 +106,21 @@ CHECKED = [
 ]
 
 
-# not strict: whether the float32 rounding differs on the checks' data depends on the
-# loss's kernels, and a check that passes is no regression
-@parametrize_with_checks(CHECKED, expected_failed_checks=_expected_failures, xfail_strict=False)
+@parametrize_with_checks(CHECKED)
 def test_sklearn_estimator_checks(estimator, check):
+    # A known failure is tolerated when it fails, not required to: whether the float32
+    # rounding differs on the checks' data depends on the XGBoost version (so neither
+    # scikit-learn's strict nor its non-strict xfail fits: the latter reports XPASS).
+    name = getattr(check, "func", check).__name__
+    reason = _expected_failures(estimator).get(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstantModelWarning)  # tiny data sets of the checks
-        check(estimator)
+        try:
+            check(estimator)
+        except AssertionError:
+            if reason is None:
+                raise
+            pytest.xfail(reason)
 
 
 # ------------------------------------------------------ agreement with built-ins
