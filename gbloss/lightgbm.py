@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,7 +33,10 @@ from .losses import Loss
 
 __all__ = ["bake_init_score", "train"]
 
-lgb = require("lightgbm", extra="lightgbm")
+if TYPE_CHECKING:
+    import lightgbm as lgb
+else:  # a clear message where it is missing or too old
+    lgb = require("lightgbm", extra="lightgbm")
 
 
 def _dataset_labels(ds: lgb.Dataset) -> tuple[np.ndarray, np.ndarray | None]:

@@ -17,7 +17,7 @@ Importing this module makes gbloss's losses XGBoost ``Objective`` classes
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,7 +29,10 @@ from .losses import Loss
 
 __all__ = ["booster_params", "estimator_params", "objective", "train"]
 
-xgb = require("xgboost", extra="xgboost")
+if TYPE_CHECKING:
+    import xgboost as xgb
+else:  # a clear message where it is missing or too old
+    xgb = require("xgboost", extra="xgboost")
 
 register_with_xgboost()
 
