@@ -290,7 +290,9 @@ def test_xgboost_cv(binary_data):
                   "base_score": expit(loss.init_score(y, w))}, xgb.DMatrix(X, y, weight=w),
                  ROUNDS, nfold=3, obj=loss, custom_metric=loss.metric, seed=0)
     col = res["test-focal-mean"].to_numpy()
-    assert len(col) == ROUNDS and np.all(np.isfinite(col)) and col[-1] < col[0]
+    assert len(col) == ROUNDS
+    assert np.all(np.isfinite(col))
+    assert col[-1] < col[0]
 
 
 def test_lightgbm_cv(multiclass_data):
@@ -299,7 +301,9 @@ def test_lightgbm_cv(multiclass_data):
     res = lgb.cv({**LGB, "objective": loss, "metric": "None", "num_class": 3},
                  lgb.Dataset(X, y, weight=w), ROUNDS, nfold=3, feval=loss.metric, seed=0)
     col = np.asarray(res["valid focal-mean"])
-    assert len(col) == ROUNDS and np.all(np.isfinite(col)) and col[-1] < col[0]
+    assert len(col) == ROUNDS
+    assert np.all(np.isfinite(col))
+    assert col[-1] < col[0]
 
 
 # -------------------------------------------------------------- 8. usage forms: sklearn
@@ -433,7 +437,8 @@ def test_pickled_loss_trains_the_same_model(binary_data):
     loss = gbloss.focal(gamma=2.0, class_weight="effective")
     first = gbloss.xgboost.train(XGB, d, loss, ROUNDS)
     blob = pickle.dumps(loss)  # after training: the label cache is not pickled
-    assert b"_label_cache" not in blob and len(blob) < 2000
+    assert b"_label_cache" not in blob
+    assert len(blob) < 2000
     again = gbloss.xgboost.train(XGB, d, pickle.loads(blob), ROUNDS)
     np.testing.assert_array_equal(again.predict(d), first.predict(d))
     copied = gbloss.xgboost.train(XGB, d, copy.deepcopy(loss), ROUNDS)
@@ -472,15 +477,19 @@ def test_kernel_threads_follow_the_booster(binary_data, monkeypatch):
     X, y, _ = binary_data
     loss = gbloss.focal()
     gbloss.xgboost.train({**XGB, "nthread": 1}, xgb.DMatrix(X, y), loss, 2)
-    assert seen and set(seen) == {1}
+    assert seen
+    assert set(seen) == {1}
     seen.clear()
     xgb.train({**XGB, "objective": "binary:logistic", "nthread": 2},
               xgb.DMatrix(X, y, nthread=2), 2, obj=loss)
-    assert seen and set(seen) == {2}
+    assert seen
+    assert set(seen) == {2}
     seen.clear()
     gbloss.lightgbm.train({**LGB, "num_threads": 1}, lgb.Dataset(X, y), loss, 2)
-    assert seen and set(seen) == {1}
+    assert seen
+    assert set(seen) == {1}
     seen.clear()
     lgb.train({**LGB, "objective": loss, "metric": "None", "num_threads": 2},
               lgb.Dataset(X, y), 2)
-    assert seen and set(seen) == {2}
+    assert seen
+    assert set(seen) == {2}

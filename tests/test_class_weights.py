@@ -20,7 +20,8 @@ def test_balanced_binary_is_n_over_k_nc(rng):
     y = (rng.random(1000) < 0.1).astype(float)
     n0, n1 = np.sum(y == 0), np.sum(y == 1)
     w = gbloss.class_weights(y)
-    assert w.shape == (2,) and w.dtype == np.float64
+    assert w.shape == (2,)
+    assert w.dtype == np.float64
     np.testing.assert_allclose(w, [1000 / (2 * n0), 1000 / (2 * n1)], rtol=1e-14)
     np.testing.assert_allclose(w, compute_class_weight("balanced", classes=np.array([0, 1]), y=y),
                                rtol=1e-14)
@@ -109,7 +110,8 @@ def test_multilabel_is_per_column(rng, scheme):
 def test_absent_class_gets_the_largest_weight(rng, scheme, class_weight_ref):
     y = rng.choice([0, 1, 3], size=600, p=[0.7, 0.2, 0.1])  # class 2 absent, k = 4
     w = gbloss.class_weights(y, scheme)
-    assert w.shape == (4,) and np.all(np.isfinite(w))
+    assert w.shape == (4,)
+    assert np.all(np.isfinite(w))
     present = [0, 1, 3]
     assert w[2] == pytest.approx(w[present].max(), rel=1e-14)
     assert row_mean(w, y) == pytest.approx(1.0, rel=1e-13)
@@ -139,12 +141,12 @@ def test_loss_schemes_use_class_weights_of_training_labels(rng, scheme, task):
     for gamma in (0.0, 2.0):
         by_name = gbloss.focal(gamma=gamma, class_weight=scheme).gradient_hessian(y, z, s)
         by_array = gbloss.focal(gamma=gamma, class_weight=explicit).gradient_hessian(y, z, s)
-        for a, b in zip(by_name, by_array):
+        for a, b in zip(by_name, by_array, strict=False):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
 
 
 # -------------------------------------------------------------------------------- errors
-@pytest.mark.parametrize("args,kwargs,match", [
+@pytest.mark.parametrize(("args", "kwargs", "match"), [
     ((np.array([0, 1]),), {"scheme": "inverse"}, "scheme"),
     ((np.array([0, 1]),), {"scheme": "effective", "beta": 1.0}, "beta"),
     ((np.array([0, 1]),), {"scheme": "effective", "beta": -0.5}, "beta"),

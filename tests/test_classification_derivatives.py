@@ -202,7 +202,8 @@ def test_single_row_losses_on_extreme_margins(ref, rng):
         y = np.full(z.shape, y_value)
         for gamma in (0.0, 2.0):
             loss = gbloss.focal(gamma=gamma)
-            rows = ref.rows(lambda zz: ref.binary_rows(ref.tensor(y), zz, gamma, 1.0, 1.0), z)
+            rows = ref.rows(lambda zz, y=y, gamma=gamma: ref.binary_rows(ref.tensor(y), zz, gamma,
+                                                                          1.0, 1.0), z)
             got = [loss.loss(y[i:i + 1], z[i:i + 1]) for i in range(z.shape[0])]
             assert_close(got, rows, UNDERFLOW, rtol=1e-12, what=f"y={y_value} gamma={gamma}")
 
@@ -217,7 +218,7 @@ def test_multiclass_relative_accuracy_extreme(ref, rng):
     y, z, w = make_case(rng, "multiclass", "extreme", weighted=False)
     factors = np.ones(K_MULTICLASS)
     for gamma in (0.0, 0.5, 2.0, 5.0):
-        rows, g_ref, h_ref = reference(ref, "multiclass", y, z, w, gamma, factors)
+        _rows, g_ref, h_ref = reference(ref, "multiclass", y, z, w, gamma, factors)
         grad, hess = gbloss.focal(gamma=gamma, hessian="exact").gradient_hessian(y, z)
         assert_close(grad, g_ref, UNDERFLOW, what=f"grad gamma={gamma}")
         assert_close(hess, h_ref, UNDERFLOW, what=f"hess gamma={gamma}")
@@ -310,7 +311,8 @@ def test_gamma0_is_logistic_gradient(rng):
     # float32 in, float32 out, to float32 accuracy (1 - p as sigmoid(-z): no cancellation)
     g32, h32 = gbloss.focal(gamma=0, hessian="exact").gradient_hessian(
         y.astype(np.float32), z.astype(np.float32))
-    assert g32.dtype == np.float32 and h32.dtype == np.float32
+    assert g32.dtype == np.float32
+    assert h32.dtype == np.float32
     z32 = z.astype(np.float32).astype(np.float64)
     p, q = sigmoid(z32), sigmoid(-z32)
     np.testing.assert_allclose(g32, np.where(y == 1, -q, p), rtol=1e-5, atol=1e-40)
@@ -335,7 +337,7 @@ def test_cross_entropy_is_focal_gamma0(rng, task, cw):
     for hessian in ("auto", "exact"):
         ce = gbloss.cross_entropy(class_weight=cw, hessian=hessian)
         fo = gbloss.focal(gamma=0, class_weight=cw, hessian=hessian)
-        for a, b in zip(ce.gradient_hessian(y, z, w), fo.gradient_hessian(y, z, w)):
+        for a, b in zip(ce.gradient_hessian(y, z, w), fo.gradient_hessian(y, z, w), strict=False):
             np.testing.assert_array_equal(a, b)
         assert ce.loss(y, z, w) == fo.loss(y, z, w)
     k = {"multiclass": K_MULTICLASS}.get(task)
@@ -416,8 +418,10 @@ def test_auto_positive_at_huge_margins(rng, dtype, task):
         for loss in (gbloss.focal(gamma=gamma), gbloss.focal(gamma=gamma, alpha=0.25),
                      gbloss.cross_entropy(class_weight="effective")):
             grad, hess = loss.gradient_hessian(y.astype(dtype), z.astype(dtype), w.astype(dtype))
-            assert grad.dtype == dtype and hess.dtype == dtype
-            assert np.all(np.isfinite(grad)) and np.all(np.isfinite(hess))
+            assert grad.dtype == dtype
+            assert hess.dtype == dtype
+            assert np.all(np.isfinite(grad))
+            assert np.all(np.isfinite(hess))
             wb = np.broadcast_to(w[:, None] if z.ndim == 2 else w, z.shape)
             assert np.all(hess[wb > 0] > 0)
 
@@ -456,9 +460,12 @@ def test_finite_everywhere(rng, dtype, task, hessian):
             loss = gbloss.focal(gamma=gamma, alpha=0.25 if task != "multiclass" else None,
                                 class_weight="balanced", hessian=hessian)
             grad, hess = loss.gradient_hessian(y, z, w)
-            assert grad.dtype == dtype and hess.dtype == dtype
-            assert grad.shape == z.shape and hess.shape == z.shape
-            assert np.all(np.isfinite(grad)) and np.all(np.isfinite(hess))
+            assert grad.dtype == dtype
+            assert hess.dtype == dtype
+            assert grad.shape == z.shape
+            assert hess.shape == z.shape
+            assert np.all(np.isfinite(grad))
+            assert np.all(np.isfinite(hess))
             assert np.isfinite(loss.loss(y, z, w))
 
 
@@ -481,7 +488,9 @@ def test_shapes_n_and_n1(rng):
     loss = gbloss.focal(gamma=2.0)
     g1, h1 = loss.gradient_hessian(y, z)
     g2, h2 = loss.gradient_hessian(y, z[:, None])
-    assert g1.shape == (300,) and g2.shape == (300, 1) and h2.shape == (300, 1)
+    assert g1.shape == (300,)
+    assert g2.shape == (300, 1)
+    assert h2.shape == (300, 1)
     np.testing.assert_array_equal(g2[:, 0], g1)
     np.testing.assert_array_equal(h2[:, 0], h1)
     assert loss.loss(y, z[:, None]) == loss.loss(y, z)

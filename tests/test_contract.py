@@ -51,7 +51,7 @@ BINARY_INIT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("gamma,alpha,cw", BINARY_INIT_CASES)
+@pytest.mark.parametrize(("gamma", "alpha", "cw"), BINARY_INIT_CASES)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("soft", [False, True])
 def test_binary_init_score_is_argmin(ref, rng, gamma, alpha, cw, weighted, soft, factors_ref):
@@ -79,7 +79,7 @@ MULTICLASS_INIT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("gamma,alpha,cw", MULTICLASS_INIT_CASES)
+@pytest.mark.parametrize(("gamma", "alpha", "cw"), MULTICLASS_INIT_CASES)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_multiclass_init_score_is_centred_argmin(ref, rng, gamma, alpha, cw, weighted,
                                                  factors_ref):
@@ -88,7 +88,8 @@ def test_multiclass_init_score_is_centred_argmin(ref, rng, gamma, alpha, cw, wei
     w = rng.uniform(0.2, 4.0, n) if weighted else None
     loss = gbloss.focal(gamma=gamma, alpha=alpha, class_weight=cw)
     init = loss.init_score(y, w, n_classes=k)
-    assert init.shape == (k,) and init.dtype == np.float64
+    assert init.shape == (k,)
+    assert init.dtype == np.float64
     assert abs(init.sum()) <= 1e-12 * np.max(np.abs(init))
     c = factors_ref("multiclass", k, alpha, cw, y, w)
     t = ref.torch.as_tensor(y.astype(np.int64))
@@ -113,7 +114,7 @@ def test_multiclass_init_score_is_centred_argmin(ref, rng, gamma, alpha, cw, wei
         np.testing.assert_allclose(init, expected, atol=1e-12)
 
 
-@pytest.mark.parametrize("gamma,alpha,cw", [(0.0, None, None), (2.0, 0.25, "balanced"),
+@pytest.mark.parametrize(("gamma", "alpha", "cw"), [(0.0, None, None), (2.0, 0.25, "balanced"),
                                             (1.0, [0.2, 0.5, 0.8], None)])
 def test_multilabel_init_score_is_columnwise_argmin(ref, rng, gamma, alpha, cw, factors_ref):
     k, n = 3, 400
@@ -134,13 +135,15 @@ def test_init_score_when_a_class_is_absent():
         for loss in (gbloss.cross_entropy(), gbloss.focal(gamma=2.0, alpha=0.25),
                      gbloss.focal(class_weight="balanced")):
             init = loss.init_score(y)
-            assert np.isfinite(init) and np.sign(init) == sign
+            assert np.isfinite(init)
+            assert np.sign(init) == sign
             assert expit(-sign * init) == pytest.approx(EPS, rel=1e-6)
     y = np.array([0, 0, 0, 1, 1, 3, 3, 3, 3], dtype=float)  # class 2 absent
     for loss in (gbloss.cross_entropy(), gbloss.focal(gamma=2.0),
                  gbloss.focal(class_weight="balanced")):
         init = loss.init_score(y, n_classes=5)  # class 4 absent too
-        assert init.shape == (5,) and np.all(np.isfinite(init))
+        assert init.shape == (5,)
+        assert np.all(np.isfinite(init))
         assert abs(init.sum()) < 1e-12 * np.max(np.abs(init))
         p = softmax(init)
         np.testing.assert_allclose(p[[2, 4]], EPS, rtol=1e-6)
@@ -149,16 +152,19 @@ def test_init_score_when_a_class_is_absent():
     ym = np.zeros((20, 3))
     ym[:5, 0] = 1
     init = gbloss.focal(gamma=2.0).init_score(ym)
-    assert np.all(np.isfinite(init)) and init[1] == init[2] < -30
+    assert np.all(np.isfinite(init))
+    assert init[1] == init[2] < -30
 
 
 def test_init_score_shapes_and_task_inference():
     y = np.array([0, 1, 1, 0, 1], dtype=np.float32)
     assert isinstance(gbloss.cross_entropy().init_score(y), float)
     two = gbloss.cross_entropy().init_score(y, n_classes=2)  # softmax over 2 classes
-    assert two.shape == (2,) and two[1] - two[0] == pytest.approx(np.log(3 / 2))
+    assert two.shape == (2,)
+    assert two[1] - two[0] == pytest.approx(np.log(3 / 2))
     three = gbloss.cross_entropy(n_classes=3).init_score(y)
-    assert three.shape == (3,) and np.all(np.isfinite(three))
+    assert three.shape == (3,)
+    assert np.all(np.isfinite(three))
     assert gbloss.cross_entropy().init_score(np.array([0, 2, 1, 2.0])).shape == (3,)
 
 
@@ -192,7 +198,7 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("what,y,z,w,match", BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+@pytest.mark.parametrize(("what", "y", "z", "w", "match"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
 @pytest.mark.parametrize("method", ["gradient_hessian", "loss"])
 def test_bad_input_raises_value_error(what, y, z, w, match, method):
     for loss in (gbloss.focal(), gbloss.cross_entropy(class_weight="balanced")):
@@ -218,7 +224,7 @@ BAD_PARAMS = [
 ]
 
 
-@pytest.mark.parametrize("factory,params,match", BAD_PARAMS,
+@pytest.mark.parametrize(("factory", "params", "match"), BAD_PARAMS,
                          ids=[f"{f.__name__}-{p}" for f, p, _ in BAD_PARAMS])
 def test_bad_parameters_raise_value_error(factory, params, match):
     with pytest.raises(ValueError, match=match):
@@ -253,7 +259,8 @@ def test_transform(rng):
     z = np.array([-1e4, -30.0, 0.0, 2.0, 1e4], dtype=np.float32)
     loss = gbloss.focal()
     p = loss.transform(z)
-    assert p.dtype == np.float32 and np.all(np.isfinite(p))
+    assert p.dtype == np.float32
+    assert np.all(np.isfinite(p))
     np.testing.assert_allclose(p, expit(z.astype(np.float64)), rtol=1e-6, atol=1e-45)
     zm = rng.normal(size=(20, 4)) * 1e3
     np.testing.assert_allclose(loss.transform(zm), softmax(zm, axis=1), rtol=1e-12, atol=1e-300)
@@ -263,7 +270,8 @@ def test_transform(rng):
 
 def test_integer_margins_become_float64():
     g, h = gbloss.focal().gradient_hessian(np.array([0, 1, 1]), np.array([0, 1, -2]))
-    assert g.dtype == np.float64 and h.dtype == np.float64
+    assert g.dtype == np.float64
+    assert h.dtype == np.float64
 
 
 def test_objective_and_metric_call_forms(rng):
@@ -293,9 +301,11 @@ def test_params_clone_and_set_params():
     assert {k: params[k] for k in ("gamma", "alpha", "class_weight", "hessian")} == {
         "gamma": 1.5, "alpha": 0.3, "class_weight": "effective", "hessian": "exact"}
     twin = clone(loss)
-    assert twin is not loss and twin.params == params
+    assert twin is not loss
+    assert twin.params == params
     loss.set_params(gamma=0.0)
-    assert loss.gamma == 0.0 and twin.gamma == 1.5
+    assert loss.gamma == 0.0
+    assert twin.gamma == 1.5
     with pytest.raises(ValueError, match="invalid parameter"):
         loss.set_params(gama=1.0)
     assert repr(gbloss.focal(gamma=1.5)) == "FocalLoss(gamma=1.5)"
@@ -311,7 +321,8 @@ def test_pickle_keeps_parameters_only_and_changes_nothing(rng):
     assert loss.__dict__ == before
     assert len(blob) < 2000  # parameters only: no labels, no statistics
     back = pickle.loads(blob)
-    assert back.params == loss.params and back.statistics_ is None
+    assert back.params == loss.params
+    assert back.statistics_ is None
     g2, h2 = back.gradient_hessian(y, z)
     np.testing.assert_array_equal(g2, g)
     np.testing.assert_array_equal(h2, h)
@@ -356,7 +367,8 @@ def test_fit_freezes_statistics(rng, counts_ref, class_weight_ref):
     z = rng.normal(size=(150, 3))
     loss = gbloss.cross_entropy(class_weight="balanced", hessian="exact")
     fitted = loss.fit(y_all, n_classes=3)
-    assert fitted is not loss and loss.statistics_ is None
+    assert fitted is not loss
+    assert loss.statistics_ is None
     cw = class_weight_ref(counts_ref(y_all, 3, "multiclass"), "balanced")
     p = softmax(z, axis=1)
     expected_grad = cw[part.astype(int)][:, None] * (p - np.eye(3)[part.astype(int)])

@@ -53,7 +53,8 @@ def test_float64_equals_reference(rng, task, hard, gamma):
             for mode in ("grad_hess", "value"):
                 expected, actual = both(y, weights, z, mode=mode, **options)
                 for e, a in zip(expected, actual, strict=True):
-                    assert a.dtype == np.float64 and a.shape == e.shape
+                    assert a.dtype == np.float64
+                    assert a.shape == e.shape
                     # absolute slack only where the exact Hessian crosses zero
                     np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-13 * np.max(np.abs(e)))
 
@@ -82,7 +83,8 @@ def test_float32_as_accurate_as_reference(rng, task, hard, gamma):
         y32, z32, w32 = y.astype(np.float32), z.astype(np.float32), w.astype(np.float32)
         reference, fused = both(y32, w32, z32, mode=mode, **options)
         for e, r, f in zip(exact, reference, fused, strict=True):
-            assert f.dtype == np.float32 and np.all(np.isfinite(f))
+            assert f.dtype == np.float32
+            assert np.all(np.isfinite(f))
             assert float32_error(f, e) <= max(2 * float32_error(r, e), 1e-5)
 
 
@@ -126,7 +128,8 @@ def test_softmax_float64_equals_reference(rng, gamma):
                     expected = _softmax_kernel(t, weights, z, np, **options)
                 actual = _fused.softmax_focal(t, weights, z, np, **options)
                 for e, a in zip(expected, actual, strict=True):
-                    assert a.dtype == np.float64 and a.shape == e.shape
+                    assert a.dtype == np.float64
+                    assert a.shape == e.shape
                     np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-13 * np.max(np.abs(e)))
 
 
@@ -142,7 +145,8 @@ def test_softmax_float32_as_accurate_as_reference(rng, gamma):
         fused = _fused.softmax_focal(t, w.astype(np.float32), z.astype(np.float32), np,
                                      mode=mode, **options)
         for e, r, f in zip(exact, reference, fused, strict=True):
-            assert f.dtype == np.float32 and np.all(np.isfinite(f))
+            assert f.dtype == np.float32
+            assert np.all(np.isfinite(f))
             assert float32_error(f, e) <= max(2 * float32_error(r, e), 1e-5)
 
 
@@ -165,7 +169,8 @@ def test_public_api_dispatches_large_numpy_inputs(rng, task, monkeypatch):
     loss = gbloss.focal(gamma=2.0, alpha=0.25, hessian="exact")
     grad, hess = loss.gradient_hessian(y, z, w)
     value = loss.loss(y, z, w)
-    assert calls and set(calls) == {"grad_hess", "value"}
+    assert calls
+    assert set(calls) == {"grad_hess", "value"}
 
     calls.clear()
     monkeypatch.setenv("GBLOSS_DISABLE_NUMBA", "1")

@@ -115,7 +115,7 @@ def weighted_total(rows_fn, w):
 
 # ======================================================================== ACB-MSE
 class TestACBMSE:
-    @pytest.mark.parametrize("a,b", [(1.0, 1.0), (2.5, 0.3), (0.0, 1.0)])
+    @pytest.mark.parametrize(("a", "b"), [(1.0, 1.0), (2.5, 0.3), (0.0, 1.0)])
     @pytest.mark.parametrize("shape", [(257,), (64, 3)])
     def test_value_equals_acb_mse_package(self, a, b, shape):
         from acb_mse import ACBLoss
@@ -139,7 +139,8 @@ class TestACBMSE:
         assert np.isfinite(value)
         assert value == pytest.approx(float(ACBLoss(3.0, 0.5)(t64(z), t64(y))), rel=1e-12)
         g, h = loss.gradient_hessian(y, z)
-        assert np.all(np.isfinite(g)) and np.all(h > 0)
+        assert np.all(np.isfinite(g))
+        assert np.all(h > 0)
 
     def test_absent_class_on_validation_rows_is_weighted_as_rarest(self):
         y_train = np.array([0.0, 0.0, 0.0, 1.0])  # classes by edges [0.5, 2]: 3, 1, 0 rows
@@ -409,7 +410,8 @@ class TestBalancedMSEReductions:
         for prior in ("bmc", "bni"):
             ex = gbloss.balanced_mse(SIGMA, prior, method="exact", hessian="exact").fit(y)
             fa = gbloss.balanced_mse(SIGMA, prior, method="fast", hessian="exact").fit(y)
-            assert fa.statistics_.table is not None and ex.statistics_.table is None
+            assert fa.statistics_.table is not None
+            assert ex.statistics_.table is None
             ge, he = ex.gradient_hessian(yy, z)
             gf, hf = fa.gradient_hessian(yy, z)
             assert np.max(np.abs(gf - ge)) <= 1e-3 * np.max(np.abs(ge))
@@ -420,7 +422,7 @@ class TestBalancedMSEReductions:
 
 
 class TestBalancedMSEBehaviour:
-    @pytest.mark.parametrize("prior,method", [("bmc", "exact"), ("bmc", "fast"),
+    @pytest.mark.parametrize(("prior", "method"), [("bmc", "exact"), ("bmc", "fast"),
                                               ("bni", "exact"), ("gai", "exact"),
                                               ("gai", "fast")])
     @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -429,8 +431,12 @@ class TestBalancedMSEBehaviour:
         z = np.linspace(-1e4, 1e4, 400).astype(dtype)
         loss = gbloss.balanced_mse(SIGMA, prior, method=method, n_components=3)
         g, h = loss.gradient_hessian(y, z)
-        assert g.dtype == dtype and h.dtype == dtype and g.shape == z.shape
-        assert np.all(np.isfinite(g)) and np.all(np.isfinite(h)) and np.all(h > 0)
+        assert g.dtype == dtype
+        assert h.dtype == dtype
+        assert g.shape == z.shape
+        assert np.all(np.isfinite(g))
+        assert np.all(np.isfinite(h))
+        assert np.all(h > 0)
         assert np.isfinite(loss.loss(y, z))
 
     def test_hessian_floor(self):
@@ -441,7 +447,8 @@ class TestBalancedMSEBehaviour:
         auto = gbloss.balanced_mse(SIGMA, hessian_floor=0.1).fit(y)
         _, he = exact.gradient_hessian(y[:4], z, w)
         _, ha = auto.gradient_hessian(y[:4], z, w)
-        assert he[0] < 1e-100 and he[3] < 1e-100  # collapses beyond the labels
+        assert he[0] < 1e-100
+        assert he[3] < 1e-100
         assert np.all(ha == np.maximum(he, 0.2 * w))
 
     def test_statistics_are_computed_once_and_can_be_supplied(self, monkeypatch):
@@ -470,7 +477,7 @@ class TestBalancedMSEBehaviour:
         assert gbloss.balanced_mse().loss(y, z) == \
             gbloss.balanced_mse(0.5 * float(np.std(y))).loss(y, z)
 
-    @pytest.mark.parametrize("prior,d", [("bmc", 1), ("bni", 1), ("gai", 1), ("bmc", 2),
+    @pytest.mark.parametrize(("prior", "d"), [("bmc", 1), ("bni", 1), ("gai", 1), ("bmc", 2),
                                          ("gai", 2)])
     def test_init_score_minimises_the_loss(self, prior, d):
         y = lognormal(300, seed=54, d=None if d == 1 else d)
@@ -495,9 +502,9 @@ class TestBalancedMSEBehaviour:
         for bad in (np.nan, np.inf):
             yb = y.copy()
             yb[3] = bad
-            with pytest.raises(ValueError, match="NaN|infinite"):
+            with pytest.raises(ValueError, match=r"NaN|infinite"):
                 gbloss.balanced_mse().gradient_hessian(yb, np.zeros(50))
-            with pytest.raises(ValueError, match="NaN|infinite"):
+            with pytest.raises(ValueError, match=r"NaN|infinite"):
                 gbloss.balanced_mse().fit(yb)
         with pytest.raises(ValueError, match="at least 8 distinct"):
             gbloss.balanced_mse(prior="gai").fit(np.repeat([1.0, 2.0, 3.0], 10))

@@ -96,10 +96,12 @@ def _fit(loss, y, w, task, k):
 @SETTINGS
 @given(data=st.data())
 def test_grad_hess_finite_and_auto_positive(name, loss, task, data):
-    y, raw, w, k = data.draw(problems(task))
+    y, raw, w, _k = data.draw(problems(task))
     grad, hess = loss.gradient_hessian(y, raw, w)
-    assert grad.shape == raw.shape and hess.shape == raw.shape
-    assert grad.dtype == raw.dtype and hess.dtype == raw.dtype
+    assert grad.shape == raw.shape
+    assert hess.shape == raw.shape
+    assert grad.dtype == raw.dtype
+    assert hess.dtype == raw.dtype
     assert np.all(np.isfinite(grad)), f"{name}: non-finite gradient"
     assert np.all(np.isfinite(hess)), f"{name}: non-finite Hessian"
     if _hessian_is_auto(loss):
@@ -114,7 +116,7 @@ def test_grad_hess_finite_and_auto_positive(name, loss, task, data):
 
 @pytest.mark.parametrize(("name", "loss", "task"),
                          [c for c in CASES if c[1].row_separable],
-                         ids=[i for i, c in zip(IDS, CASES) if c[1].row_separable])
+                         ids=[i for i, c in zip(IDS, CASES, strict=False) if c[1].row_separable])
 @SETTINGS
 @given(data=st.data())
 def test_weights_scale_grad_and_hess(name, loss, task, data):
@@ -201,8 +203,10 @@ def test_margins_up_to_the_float_maximum_give_finite_derivatives(name, loss, tas
         y, raw = _extreme_problem(task, dtype, scale)
         fitted = loss.fit(y[:4] if task == REGRESSION else y)  # statistics of modest labels
         grad, hess = fitted.gradient_hessian(y, raw)
-        assert np.all(np.isfinite(grad)) and np.all(np.isfinite(hess)), f"{name} at {scale:g}"
+        assert np.all(np.isfinite(grad)), f"{name} at {scale:g}"
+        assert np.all(np.isfinite(hess)), f"{name} at {scale:g}"
         if _hessian_is_auto(loss):
             assert np.all(hess > 0), f"{name} at {scale:g}: 'auto' Hessian not positive"
         value = fitted.loss(y, raw)
-        assert not np.isnan(value) and value > -np.inf, f"{name} at {scale:g}: loss {value}"
+        assert not np.isnan(value), f"{name} at {scale:g}: loss {value}"
+        assert value > -np.inf, f"{name} at {scale:g}: loss {value}"

@@ -30,4 +30,4 @@ def fill_doc(**sections: str) -> Callable[[F], F]:
     return decorate
 
 
-_PLACEHOLDER = re.compile(r"^[ \t]*%\((\w+)\)s[ \t]*$", flags=re.M)
+_PLACEHOLDER = re.compile(r"^[ \t]*%\((\w+)\)s[ \t]*$", flags=re.MULTILINE)

@@ -260,7 +260,7 @@ class BalancedMSELoss(Loss):
         lo, hi = float(y.min()), float(y.max())
         if self.bins is None or isinstance(self.bins, int | np.integer):
             if self.bins is None:
-                count = max(1, int(math.ceil((hi - lo) / (sigma / 4))))
+                count = max(1, math.ceil((hi - lo) / (sigma / 4)))
             else:
                 count = int(self.bins)
             if hi == lo:

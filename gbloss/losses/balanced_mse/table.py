@@ -146,7 +146,7 @@ def _banded_cumulants(t: NDArray, mix: Mixture, sigma2: float) -> tuple[NDArray,
         lo_c, hi_c = min(lo_c, mu.size - 1), max(hi_c, lo_c + 1)
         sub = Mixture(mix.centres[lo_c:hi_c], a[lo_c:hi_c], hp[lo_c:hi_c], None,
                       None if mix.shrink is None else mix.shrink[lo_c:hi_c])
-        for o, v in zip(outs, _dense_cumulants(t[sl], sub, sigma2)):
+        for o, v in zip(outs, _dense_cumulants(t[sl], sub, sigma2), strict=False):
             o[sl] = v
     return tuple(outs)
 
@@ -169,7 +169,7 @@ def build_table(mix: Mixture, sigma: float, *, limits: tuple[float, float] | Non
     mu = mix.centres[:, 0]
     step = cell * sigma
     lo = float(mu.min()) - tail * sigma
-    n_cells = int(math.ceil((float(mu.max()) + tail * sigma - lo) / step))
+    n_cells = math.ceil((float(mu.max()) + tail * sigma - lo) / step)
     grid = lo + step * np.arange(n_cells + 1)
 
     def exact(tt: NDArray) -> tuple[NDArray, ...]:
@@ -211,7 +211,7 @@ def build_table(mix: Mixture, sigma: float, *, limits: tuple[float, float] | Non
             levels[pend[i]] = level
         keep = ~ok
         merged = []
-        for v, mv in zip(cur, mvals):
+        for v, mv in zip(cur, mvals, strict=False):
             v, mv = v[keep], mv[keep]
             out = np.empty((v.shape[0], 2 * (n_pts - 1) + 1))
             out[:, 0::2] = v
