@@ -29,7 +29,7 @@ This module imports dask, distributed and xgboost only when its functions run.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +46,14 @@ __all__ = ["check_groups", "estimator_params", "fit", "lightgbm_objective", "tra
 
 
 # --------------------------------------------------------------------- statistics
+@overload
+def _gather(a: None) -> None: ...
+
+
+@overload
+def _gather(a: Any) -> NDArray: ...
+
+
 def _gather(a: Any) -> NDArray | None:
     """A dask collection (array, series, frame), or any array, as one host numpy array."""
     if a is None:

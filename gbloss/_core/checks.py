@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Collection
 from typing import Any
@@ -33,14 +34,16 @@ def check_finite_scalar(
     high: float | None = None,
     low_inclusive: bool = True,
 ) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    if low is not None and (value < low or (value == low and not low_inclusive)):
+    number = float(value)
+    if low is not None and (number < low or (number == low and not low_inclusive)):
         bound = ">=" if low_inclusive else ">"
         raise ValueError(f"{name} must be {bound} {low}, got {value!r}")
-    if high is not None and value > high:
+    if high is not None and number > high:
         raise ValueError(f"{name} must be <= {high}, got {value!r}")
-    return float(value)
+    return number
 
 
 def check_n_classes(n_classes: Any) -> None:

@@ -15,7 +15,8 @@ import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic as _numba_intrinsic
+from numba.extending import overload
 
 from .._core.hessian import HESSIAN_FLOOR, XGBOOST_HESSIAN_MIN
 from .._core.special import LOG_ZERO
@@ -45,6 +46,11 @@ def _jit(fn: Any) -> Any:
 
 
 # --------------------------------------------------- float32 transcendentals
+# Called from compiled code without numba's typing context (which the decorator adds):
+# seen by mypy as plain callables.
+intrinsic: Any = _numba_intrinsic
+
+
 @intrinsic
 def _float32_from_bits(typingctx: Any, bits: Any) -> Any:
     """Reinterpret an int32 as the float32 with the same bits (LLVM ``bitcast``)."""

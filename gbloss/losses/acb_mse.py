@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._core.checks import as_float_array, check_finite_scalar, check_option
 from .._core.hessian import HESSIAN_FLOOR
-from .._core.labels import REGRESSION, Labels, check_regression_shapes
+from .._core.labels import REGRESSION, Labels, Task, check_regression_shapes
 from .._core.namespace import asarray_on, to_numpy
 from .._core.special import finite_bound
 from .._objective.binding import CallContext
@@ -125,7 +125,7 @@ class ACBMSELoss(Loss):
                 raise ValueError(f"{np.size(self.classes)} bin edges make "
                                  f"{np.size(self.classes) + 1} classes; class_weight has {cw.size}")
 
-    def _task_of(self, y_shape: tuple, raw_shape: tuple) -> str:
+    def _task_of(self, y_shape: tuple, raw_shape: tuple) -> Task:
         check_regression_shapes(y_shape, raw_shape, "acb_mse")
         return REGRESSION
 
@@ -153,8 +153,8 @@ class ACBMSELoss(Loss):
         ids, k = self._class_ids(y)
         ww = np.ones(y.shape[0]) if w is None else to_numpy(w).astype(np.float64)
         elem_w = ww if y.ndim == 1 else np.repeat(ww, y.shape[1])
-        counts = np.bincount(ids.reshape(-1), weights=elem_w, minlength=k)[:k] if k else \
-            np.zeros(0)
+        counts: NDArray = np.bincount(ids.reshape(-1), weights=elem_w, minlength=k)[:k] if k \
+            else np.zeros(0)
         return ClassSizes(counts=counts, total=float(ww.sum()))
 
     def _factors(self, stats: ClassSizes) -> NDArray:

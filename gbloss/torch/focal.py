@@ -88,13 +88,14 @@ def _sigmoid_fused(z: torch.Tensor, y: torch.Tensor, c0: Any, c1: Any, gamma: fl
     if (dtype is None or z.device.type != "cpu" or compiling()
             or not _fused.enabled(np, dtype, z.numel())):
         return None
-    factors = [1.0 if c is None else c for c in (c0, c1)]
+    factors: list[Any] = [1.0 if c is None else c for c in (c0, c1)]
+    shape: tuple[int, ...]
     if all(not isinstance(c, torch.Tensor) or c.ndim == 0 for c in factors):
         factors = [float(c) for c in factors]
         shape = (-1,)
     elif z.ndim == 2 and all(c.shape == (z.shape[1],) for c in factors):
         factors = [c.detach().cpu().numpy() for c in factors]
-        shape = z.shape
+        shape = tuple(z.shape)
     else:
         return None
     zn, yn = (t.detach().contiguous().reshape(shape).numpy() for t in (z, y))
@@ -117,7 +118,8 @@ def _sigmoid_blocked(z: torch.Tensor, y: torch.Tensor, c0: Any, c1: Any, gamma: 
         return _sigmoid_math(zb, yb, c0, c1, gamma, hard, mode)
 
     if isinstance(c0, torch.Tensor) and c0.ndim:  # (C, 1, ...) factors: blocks of rows
-        return run_blocked(fn, (z, y))
+        a, b = run_blocked(fn, (z, y))
+        return a, b
     a, b = run_blocked(fn, (z.reshape(-1), y.reshape(-1)))
     return a.reshape(z.shape), b.reshape(z.shape)
 

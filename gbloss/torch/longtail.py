@@ -57,10 +57,12 @@ def _margin_losses(input: torch.Tensor, target: torch.Tensor, margins: torch.Ten
         loss = _SoftmaxFocal.apply(z, t, rows.factor(alpha), check_gamma(gamma))
         loss = loss if focal_weight == 1 else focal_weight * loss
     if ldam_weight != 0:
+        assert m is not None  # (margins are required)
         shift = torch.zeros_like(z).scatter(1, t.unsqueeze(1), m[t].unsqueeze(1))
         ldam = _SoftmaxFocal.apply(scale * (z - shift), t, rows.factor(), 0.0)
         ldam = ldam if ldam_weight == 1 else ldam_weight * ldam
         loss = ldam if loss is None else loss + ldam
+    assert loss is not None  # (the weights are not both 0)
     return rows.reduce(loss, reduction)
 
 

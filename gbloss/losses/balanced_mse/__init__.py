@@ -43,7 +43,7 @@ from scipy import optimize
 
 from ..._core.checks import as_float_array, check_finite_scalar, check_option
 from ..._core.hessian import HESSIAN_FLOOR
-from ..._core.labels import REGRESSION, Labels, check_regression_shapes
+from ..._core.labels import REGRESSION, Labels, Task, check_regression_shapes
 from ..._core.namespace import asarray_on, to_numpy
 from ..._objective.binding import CallContext
 from .._contract import Loss
@@ -108,8 +108,10 @@ def balanced_kernel(y: Any, w: Any, z: Any, xp: Any, *, mix: Mixture | None,
             tt = t[:, 0]
             v = phi - 2 * x[:, 0] * tt + tt * tt + 2 * sigma2 * kappa
         else:
+            assert mix is not None  # exactly one of the mixture and its table is given
             v = 2 * sigma2 * (kappa + mixture_log_sum(x, t, mix, sigma2, xp))
         return (xp.astype(v, dtype),)
+    assert mix is not None
     mean, curv = mixture_moments(x, mix, sigma2, xp)
     grad = 2 * (mean - t)
     hess = 2 * curv
@@ -196,7 +198,7 @@ class BalancedMSELoss(Loss):
         if self.gmm is not None and self.prior != "gai":
             raise ValueError(f"gmm applies to prior='gai' only, not {self.prior!r}")
 
-    def _task_of(self, y_shape: tuple, raw_shape: tuple) -> str:
+    def _task_of(self, y_shape: tuple, raw_shape: tuple) -> Task:
         check_regression_shapes(y_shape, raw_shape, "balanced_mse")
         return REGRESSION
 

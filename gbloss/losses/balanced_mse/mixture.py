@@ -44,14 +44,15 @@ class Mixture:
     ``centres`` (M, d); ``log_weight`` (M,); ``half_prec`` (M,) = 1 / (2 s_j)
     for isotropic components ``S_j = s_j I`` or ``None`` when ``prec`` (M, d, d)
     holds full precisions; ``shrink`` = ``B_j`` as (M,) (isotropic), (M, d, d)
-    (full) or ``None`` (point centres, ``B = 0``).
+    (full) or ``None`` (point centres, ``B = 0``). The arrays are of one namespace
+    (numpy for the boosters, torch for :mod:`gbloss.torch`), hence typed ``Any``.
     """
 
-    centres: NDArray
-    log_weight: NDArray
-    half_prec: NDArray | None
-    prec: NDArray | None
-    shrink: NDArray | None
+    centres: Any
+    log_weight: Any
+    half_prec: Any
+    prec: Any
+    shrink: Any
 
     @property
     def size(self) -> int:
@@ -127,7 +128,7 @@ def _chunk_shape(n_rows: int, n_centres: int, d: int) -> tuple[int, int]:
     return rows, max(1, PAIR_BUDGET // (rows * d * d))
 
 
-def mixture_log_sum(x: Any, y: Any, mix: Mixture, sigma2: float, xp: Any) -> Any:
+def mixture_log_sum(x: Any, y: Any, mix: Mixture, sigma2: Any, xp: Any) -> Any:
     """``log sum_j exp(h_j)`` per row (R,), with ``h`` of :func:`chunk_terms` given ``y``.
 
     Chunked over rows and centres with a running maximum: memory stays bounded.
@@ -154,7 +155,7 @@ def mixture_log_sum(x: Any, y: Any, mix: Mixture, sigma2: float, xp: Any) -> Any
     return out[0] if len(out) == 1 else xp.concat(out, axis=0)
 
 
-def mixture_moments(x: Any, mix: Mixture, sigma2: float, xp: Any) -> tuple[Any, Any]:
+def mixture_moments(x: Any, mix: Mixture, sigma2: Any, xp: Any) -> tuple[Any, Any]:
     """Posterior mean ``e_bar`` (R, d) and ``sum_j r_j B_jaa + Var_r(e_a) / sigma^2`` (R, d).
 
     The responsibilities ``r`` are the softmax over centres of the exponents
@@ -209,6 +210,7 @@ def mixture_moments(x: Any, mix: Mixture, sigma2: float, xp: Any) -> tuple[Any, 
             if bbar is not None:
                 bbar = bbar + (bc - bbar) * frac
             state = [mn, wn, mean, m2, bbar]
+        assert state is not None  # (at least one centre)
         _, wt, mean, m2, bbar = state
         c = m2 / (wt * sigma2)
         if bbar is not None:
