@@ -655,7 +655,7 @@ def test_training_beats_the_builtin_softmax_on_balanced_accuracy(tail_data, buil
     loss = gbloss.logit_adjusted(tau=1.0)
     raw = _margins(how, loss, X, y, Xt)
     bacc = balanced_accuracy_score(yt, np.argmax(raw, axis=1))
-    # measured: about 0.55 against 0.45 for the built-in softmax
+    # measured: 0.51 to 0.52 against 0.39 for the built-in softmax (Bayes-optimal: 0.54)
     assert bacc > builtin_bacc + 0.04, (bacc, builtin_bacc)
 
 
@@ -684,4 +684,7 @@ def test_posterior_of_trained_margins_is_calibrated(tail_data, builtin, make):
     if isinstance(loss, gbloss.LogitAdjustedLoss):  # tau = 1: the balanced posterior
         assert np.mean(np.abs(shifted - balanced)) < 0.06
         assert np.mean(np.abs(shifted - post)) > 3 * err  # the test can fail
-    assert _ece(shifted, yt) > ece + 0.05  # not calibrated for the training prior
+    # calibrated in the large: the mean posterior is the training prior; that of the softmax
+    # of z is not (measured: 0.70 against 0.36 to 0.39 for the head class)
+    np.testing.assert_allclose(p.mean(axis=0), PRIOR, atol=0.015)
+    assert abs(shifted.mean(axis=0)[0] - PRIOR[0]) > 0.2
