@@ -638,6 +638,9 @@ class VSLoss(_Loss):
     >>> loss(z, torch.randint(0, 3, (8,))).backward()
     """
 
+    delta: torch.Tensor
+    iota: torch.Tensor
+
     def __init__(self, class_counts: Any, gamma: float = 0.2, tau: float = 1.0,
                  weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__(reduction)
