@@ -389,10 +389,11 @@ _STATISTICS = r"""
 _PROBABILITIES = r"""
     Probabilities: the trained margins are shifted by ``tau log pi``, so
     ``loss.transform(raw)``, the plain softmax (sigmoid) of ``z``, estimates the
-    *balanced* posterior, proportional to ``P(y | x) / pi_y^tau`` (for
-    ``tau = 1`` the posterior under a uniform class prior); its argmax is the
-    balanced-error classifier. The posterior under the training prior is
-    ``softmax(z + tau log pi)`` (class weights divided out).
+    *balanced* posterior, proportional to ``c_y P(y | x) / pi_y^tau`` (for
+    ``tau = 1`` and no class weights the posterior under a uniform class
+    prior); its argmax is the balanced-error classifier. The posterior under
+    the training prior is ``softmax(z + tau log pi)`` (class weights divided
+    out; exact at the loss's minimiser).
 """
 
 
