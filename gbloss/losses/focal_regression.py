@@ -172,6 +172,10 @@ class FocalRegressionLoss(Loss):
         y, w = y[keep], w[keep]
         if y.size == 0:
             return 0.0
+        if self.kind == "l1" and self.gamma == 0:  # plain L1: a weighted median
+            order = np.argsort(y, kind="stable")
+            cum = np.cumsum(w[order])
+            return float(y[order][min(int(np.searchsorted(cum, 0.5 * cum[-1])), y.size - 1)])
         kernel = functools.partial(focal_regression_kernel, kind=self.kind,
                                    beta=float(self.beta), gamma=float(self.gamma), mode="value",
                                    hessian="exact")

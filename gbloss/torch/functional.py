@@ -92,6 +92,7 @@ from .focal import (
     sigmoid_focal_loss,
     softmax_focal_loss,
 )
+from .focal_regression import focal_regression_loss
 from .longtail import class_margins, drw_weights, ldam_loss, lmf_loss
 from .overlap import dice_loss, pel_loss
 
@@ -105,6 +106,7 @@ __all__ = [
     "dice_loss",
     "drw_weights",
     "focal_loss",
+    "focal_regression_loss",
     "gai_loss",
     "gmm_tensors",
     "is_class_index_target",
