@@ -139,6 +139,8 @@ def lds_weights(
         Clip the bin counts into ``[low, high]`` before smoothing (empty bins
         included). The authors' AgeDB / IMDB-WIKI code does this for
         ``reweight="inverse"`` with ``(5, 1000)``; their STS-B code does not.
+        Empty bins then count as ``low``, so the bins matter beyond the
+        labels: for their weights pass their bins, ``np.arange(0, 122)``.
 
     Returns
     -------
