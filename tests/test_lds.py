@@ -23,7 +23,7 @@ def get_lds_kernel_window(kernel, ks, sigma):
     elif kernel == "triang":
         kernel_window = triang(ks)
     else:
-        laplace = lambda x: np.exp(-abs(x) / sigma) / (2. * sigma)  # noqa: E731
+        laplace = lambda x: np.exp(-abs(x) / sigma) / (2. * sigma)
         kernel_window = list(map(laplace, np.arange(-half_ks, half_ks + 1))) / max(
             map(laplace, np.arange(-half_ks, half_ks + 1)))
     return kernel_window

@@ -59,8 +59,8 @@ def lds_kernel_window(kernel: Kernel = "gaussian", kernel_size: int = 5,
 
 def _edges(y: NDArray, bins: Any) -> NDArray:
     if bins is None:  # unit bins [k, k + 1): the authors' int(label) on non-negative labels
-        lo, hi = math.floor(float(y.min())), math.floor(float(y.max())) + 1
-        return np.arange(lo, hi + 1, dtype=np.float64)
+        first, last = math.floor(float(y.min())), math.floor(float(y.max())) + 1
+        return np.arange(first, last + 1, dtype=np.float64)
     if isinstance(bins, int | np.integer) and not isinstance(bins, bool):
         if bins < 1:
             raise ValueError(f"bins must be a positive integer or edges, got {bins!r}")

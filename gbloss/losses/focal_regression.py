@@ -43,7 +43,7 @@ from scipy import optimize
 
 from .._core.checks import check_finite_scalar, check_option
 from .._core.hessian import apply_hessian_policy
-from .._core.labels import REGRESSION, Labels, check_regression_shapes
+from .._core.labels import REGRESSION, Labels, Task, check_regression_shapes
 from .._core.namespace import to_numpy
 from .._core.special import finite_bound
 from .._objective.binding import CallContext
@@ -148,7 +148,7 @@ class FocalRegressionLoss(Loss):
         check_finite_scalar("gamma", self.gamma, low=0.0)
         check_option("hessian", self.hessian, ("auto", "exact"))
 
-    def _task_of(self, y_shape: tuple, raw_shape: tuple) -> str:
+    def _task_of(self, y_shape: tuple, raw_shape: tuple) -> Task:
         check_regression_shapes(y_shape, raw_shape, "focal_regression")
         return REGRESSION
 
