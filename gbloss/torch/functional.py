@@ -77,7 +77,8 @@ Layout
 This module re-exports the functions of one module per family:
 :mod:`gbloss.torch.focal` (sigmoid and softmax focal loss, cross-entropy),
 :mod:`gbloss.torch.longtail` (LDAM, LMF, DRW), :mod:`gbloss.torch.acb_mse`,
-:mod:`gbloss.torch.balanced_mse` (BMC, BNI, GAI) and
+:mod:`gbloss.torch.balanced_mse` (BMC, BNI, GAI),
+:mod:`gbloss.torch.focal_regression` (Focal-R) and
 :mod:`gbloss.torch.overlap` (Dice, PEL).
 """
 
