@@ -229,6 +229,8 @@ DEVICE_LOSSES = [
     ("lmf", lambda: gbloss.lmf(), "multiclass"),
     ("balanced_mse", lambda: gbloss.balanced_mse(), "regression"),
     ("acb_mse", lambda: gbloss.acb_mse(zero_weight=2.0), "regression"),
+    ("focal_regression", lambda: gbloss.focal_regression(gamma=0.5), "regression"),
+    ("focal_regression-l1", lambda: gbloss.focal_regression("l1", gamma=2.0), "regression"),
     ("dice", lambda: gbloss.dice(), "binary"),
     ("pel", lambda: gbloss.pel(), "binary"),
 ]

@@ -7,16 +7,19 @@
 * :mod:`.overlap` -- soft Dice and PointWise Exponential Loss;
 * :mod:`.acb_mse` -- ACB-MSE;
 * :mod:`.balanced_mse` -- Balanced MSE (BMC, BNI, GAI);
+* :mod:`.focal_regression` -- Focal-R; :mod:`._lds` -- LDS weights (not a loss);
 * :mod:`._contract` -- the :class:`Loss` contract; :mod:`._weights`,
   :mod:`._init`, :mod:`._drw` -- class weights, constant-margin solvers,
   deferred re-weighting.
 """
 
 from ._contract import Loss
+from ._lds import lds_weights
 from ._weights import ClassCounts, class_weights
 from .acb_mse import ACBMSELoss, ClassSizes, acb_mse
 from .balanced_mse import BalancedMSELoss, BalancedStats, balanced_mse
 from .focal import CrossEntropyLoss, FocalLoss, cross_entropy, focal
+from .focal_regression import FocalRegressionLoss, focal_regression
 from .logit_adjusted import (
     BalancedSoftmaxLoss,
     LogitAdjustedLoss,
@@ -38,6 +41,7 @@ __all__ = [
     "CrossEntropyLoss",
     "DiceLoss",
     "FocalLoss",
+    "FocalRegressionLoss",
     "LDAMLoss",
     "LMFLoss",
     "LogitAdjustedLoss",
@@ -51,7 +55,9 @@ __all__ = [
     "cross_entropy",
     "dice",
     "focal",
+    "focal_regression",
     "ldam",
+    "lds_weights",
     "lmf",
     "logit_adjusted",
     "pel",

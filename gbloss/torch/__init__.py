@@ -109,6 +109,13 @@ Migration
      - Equal values. The authors' 1-D ``gai_loss`` needs ``pred`` shaped
        ``[B, 1]`` (other shapes broadcast wrongly, their issue #18); gbloss
        takes any shape.
+   * - YyzHarry/imbalanced-regression ``weighted_focal_mse_loss(inputs, targets, weights,
+       beta=b, gamma=g)`` (and ``weighted_focal_l1_loss``), ``activate='sigmoid'``
+     - ``functional.focal_regression_loss(inputs, targets, weights, beta=b, gamma=g)``
+       (``kind="l1"``), :class:`FocalRegressionLoss`
+     - Equal values and gradients. Autograd of the published formula gives a NaN
+       gradient at a zero error for ``gamma < 1`` (``0 * inf``); gbloss's analytic
+       backward gives 0 there.
 
 Dice and PEL (:class:`DiceLoss`, :class:`PELoss`) are the kernels of
 :func:`gbloss.dice` and :func:`gbloss.pel` with each sample (or the whole
@@ -148,6 +155,7 @@ from .nn import (
     CrossEntropyLoss,
     DiceLoss,
     FocalLoss,
+    FocalRegressionLoss,
     GAILoss,
     LDAMLoss,
     LMFLoss,
@@ -166,6 +174,7 @@ __all__ = [
     "CrossEntropyLoss",
     "DiceLoss",
     "FocalLoss",
+    "FocalRegressionLoss",
     "GAILoss",
     "LDAMLoss",
     "LMFLoss",

@@ -79,7 +79,8 @@ This module re-exports the functions of one module per family:
 :mod:`gbloss.torch.longtail` (LDAM, LMF, DRW),
 :mod:`gbloss.torch.logit_adjusted` (logit adjustment, Balanced Softmax, VS loss),
 :mod:`gbloss.torch.acb_mse`,
-:mod:`gbloss.torch.balanced_mse` (BMC, BNI, GAI) and
+:mod:`gbloss.torch.balanced_mse` (BMC, BNI, GAI),
+:mod:`gbloss.torch.focal_regression` (Focal-R) and
 :mod:`gbloss.torch.overlap` (Dice, PEL).
 """
 
@@ -94,6 +95,7 @@ from .focal import (
     sigmoid_focal_loss,
     softmax_focal_loss,
 )
+from .focal_regression import focal_regression_loss
 from .logit_adjusted import balanced_softmax_loss, logit_adjusted_loss, vs_adjustment, vs_loss
 from .longtail import class_margins, drw_weights, ldam_loss, lmf_loss
 from .overlap import dice_loss, pel_loss
@@ -109,6 +111,7 @@ __all__ = [
     "dice_loss",
     "drw_weights",
     "focal_loss",
+    "focal_regression_loss",
     "gai_loss",
     "gmm_tensors",
     "is_class_index_target",

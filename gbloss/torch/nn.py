@@ -24,12 +24,13 @@ from ._common import (
 from .acb_mse import acb_mse_loss
 from .balanced_mse import bmc_loss, bni_loss, gai_loss, gmm_tensors
 from .focal import cross_entropy, focal_loss, sigmoid_focal_loss, softmax_focal_loss
+from .focal_regression import focal_regression_loss
 from .logit_adjusted import adjusted_loss, vs_adjustment
 from .longtail import _margin_losses, class_margins
 from .overlap import dice_loss, pel_loss
 
 __all__ = ["ACBLoss", "BMCLoss", "BNILoss", "BalancedSoftmaxLoss", "CrossEntropyLoss", "DiceLoss",
-           "FocalLoss", "GAILoss", "LDAMLoss", "LMFLoss", "LogitAdjustedLoss", "PELoss",
+           "FocalLoss", "FocalRegressionLoss", "GAILoss", "LDAMLoss", "LMFLoss", "LogitAdjustedLoss", "PELoss",
            "SigmoidFocalLoss", "SoftmaxFocalLoss", "VSLoss"]
 
 
@@ -687,3 +688,45 @@ class BalancedSoftmaxLoss(VSLoss):
     def __init__(self, class_counts: Any, weight: Any = None, ignore_index: int = -100,
                  reduction: str = "mean") -> None:
         super().__init__(class_counts, 0.0, 1.0, weight, ignore_index, reduction)
+
+
+class FocalRegressionLoss(_Loss):
+    r"""Focal-R (Yang et al., ICML 2021); see :func:`gbloss.torch.functional.focal_regression_loss`.
+
+    ``FocalRegressionLoss(kind="mse", beta=0.2, gamma=1.0)(input, target, weight=None)``:
+
+    .. math::
+
+        \ell = |e|^p \big(2\sigma(\beta |e|) - 1\big)^\gamma, \qquad e = \text{input} - \text{target}
+
+    with ``p = 2`` (``kind="mse"``, the authors' ``weighted_focal_mse_loss``)
+    or ``p = 1`` (``"l1"``, ``weighted_focal_l1_loss``); equal to theirs with
+    ``activate='sigmoid'``, weights included.
+
+    Parameters
+    ----------
+    kind : {"mse", "l1"}
+    beta : float > 0
+    gamma : float >= 0
+    reduction : {"mean", "sum", "none"}
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> gt.FocalRegressionLoss(beta=0.2, gamma=1.0)(torch.tensor([10.0]), torch.tensor([0.0]))
+    tensor(76.1594)
+    """
+
+    def __init__(self, kind: str = "mse", beta: float = 0.2, gamma: float = 1.0,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        if kind not in ("mse", "l1"):
+            raise ValueError(f"kind must be one of ['mse', 'l1'], got {kind!r}")
+        self.kind = kind
+        self.beta = check_positive("beta", beta)
+        self.gamma = check_nonnegative("gamma", gamma)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor,
+                weight: torch.Tensor | None = None) -> torch.Tensor:
+        return focal_regression_loss(input, target, weight, kind=self.kind, beta=self.beta,
+                                     gamma=self.gamma, reduction=self.reduction)
