@@ -328,6 +328,10 @@ class FocalLoss(DRWMixin, Loss):
     def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> ClassCounts:
         return ClassCounts.of(labels, w)
 
+    def _uses_statistics(self) -> bool:
+        # the counts only resolve class weights ("balanced", "effective", or DRW's)
+        return self.class_weight is not None or self.drw_start_round is not None
+
     def _class_weight(self, stats: ClassCounts, on: bool) -> NDArray | None:
         """The resolved class weights (None: none), switched off before a DRW round."""
         class_weight = self.class_weight
