@@ -18,14 +18,14 @@ import pytest
 import gbloss
 
 cb = pytest.importorskip("catboost")
-import gbloss.catboost  # noqa: E402  (after the skip)
+import gbloss.catboost
 
 #: The models are the same up to float64 rounding: CatBoost's Logloss keeps exp(margins).
 TOL = 1e-10
 
-NEWTON = dict(learning_rate=0.1, depth=3, random_seed=0, leaf_estimation_method="Newton",
-              leaf_estimation_iterations=1, boost_from_average=False, verbose=0,
-              thread_count=1)
+NEWTON = {"learning_rate": 0.1, "depth": 3, "random_seed": 0, "leaf_estimation_method": "Newton",
+          "leaf_estimation_iterations": 1, "boost_from_average": False, "verbose": 0,
+          "thread_count": 1}
 
 
 def _data(n=600, seed=0):
@@ -118,10 +118,11 @@ def test_multiclass_matches_softmax_objective(method, full):
     # Newton: gbloss's diagonal Hessian (as for XGBoost and LightGBM); gradient leaves use
     # the first derivatives only, which then match the full-Hessian objective's
     X, y, w = _multiclass()
-    kw = dict(iterations=4, classes_count=3, leaf_estimation_method=method)
+    kw = {"iterations": 4, "classes_count": 3, "leaf_estimation_method": method}
     ours = _margins(gbloss.cross_entropy(), X, y, w, **kw)
     theirs = _margins(_Softmax(full), X, y, w, eval_metric="MultiClass", **kw)
-    assert ours.shape == (X.shape[0], 3) and np.abs(theirs).max() > 0.02
+    assert ours.shape == (X.shape[0], 3)
+    assert np.abs(theirs).max() > 0.02
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=TOL)
 
 
@@ -131,8 +132,8 @@ def test_builtin_multiclass():
     # leaves; if this starts to fail, CatBoost has aligned the two and MultiClass can be
     # the oracle.
     X, y, _ = _multiclass()
-    kw = dict(iterations=2, classes_count=3, leaf_estimation_method="Gradient",
-              eval_metric="MultiClass")
+    kw = {"iterations": 2, "classes_count": 3, "leaf_estimation_method": "Gradient",
+              "eval_metric": "MultiClass"}
     builtin = _margins("MultiClass", X, y, **kw)
     retyped = _margins(_Softmax(True), X, y, **kw)
     assert np.abs(builtin - retyped).max() > 1e-3
@@ -147,7 +148,8 @@ def test_ders_range_is_minus_gradient_hessian():
     loss = gbloss.focal(2.0, 0.25)
     ders = loss.calc_ders_range(z, y, w)
     grad, hess = loss.gradient_hessian(y.astype(np.float64), z, w.astype(np.float64))
-    assert ders.shape == (700, 2) and ders.dtype == np.float64
+    assert ders.shape == (700, 2)
+    assert ders.dtype == np.float64
     np.testing.assert_allclose(ders[:, 0], -grad, rtol=1e-12)
     np.testing.assert_allclose(ders[:, 1], -hess, rtol=1e-12)
     assert np.all(ders[:, 1] < 0)  # CatBoost maximises: minus a positive Hessian
@@ -166,7 +168,7 @@ def test_ders_multi_one_object():
 
 
 def test_metric_protocol():
-    X, y, w = _data()
+    _X, y, w = _data()
     loss = gbloss.focal(2.0, 0.25)
     z = np.random.default_rng(2).normal(size=y.size)
     metric = loss.metric
@@ -201,7 +203,9 @@ def test_no_numba_attempt():
         cb.CatBoostClassifier(loss_function=loss, eval_metric=loss.metric, iterations=2,
                               verbose=0).fit(X, y)
     assert not [m for m in seen if "optimiz" in str(m.message)]
-    assert loss.no_jit and loss.metric.no_jit and gbloss.Objective(loss).no_jit
+    assert loss.no_jit
+    assert loss.metric.no_jit
+    assert gbloss.Objective(loss).no_jit
     assert "_jited" not in vars(loss)
 
 
@@ -213,7 +217,7 @@ def test_unfitted_loss_with_statistics_is_refused():
         loss.calc_ders_range(np.zeros(3), np.array([0.0, 1.0, 0.0]), None)
     with pytest.raises(ValueError, match="fit"):
         loss.metric.evaluate((np.zeros(3),), np.array([0.0, 1.0, 0.0]), None)
-    with pytest.raises(cb.CatBoostError, match="loss.fit"):
+    with pytest.raises(cb.CatBoostError, match=r"loss\.fit"):
         cb.CatBoostClassifier(loss_function=loss, eval_metric="Logloss", iterations=2,
                               verbose=0).fit(X, y)
     # fitted, it runs: the class weights of the training labels, not of a block
@@ -242,7 +246,8 @@ def test_train_sets_and_keeps_the_init_score(tmp_path):
     assert abs(init) > 0.3
     assert model.get_scale_and_bias() == (1.0, init)
     # the Pools get their own (no) baseline back
-    assert pool.get_baseline().shape[1] == 0 and valid.get_baseline().shape[1] == 0
+    assert pool.get_baseline().shape[1] == 0
+    assert valid.get_baseline().shape[1] == 0
     # the same model as CatBoost trained from the init score by hand
     by_hand = cb.CatBoost({**params, "iterations": 20, "loss_function": loss.fit(y[:400], w[:400]),
                            "eval_metric": "Logloss"})
