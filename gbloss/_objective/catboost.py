@@ -48,20 +48,27 @@ does not pass; Dice and PEL need sums over whole groups: both are refused.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .binding import CallContext
+from .binding import Binding, CallContext
 
 __all__ = ["NO_JIT", "ders_multi", "ders_range", "final_error", "metric_value"]
 
 #: The attribute value that tells CatBoost not to numba-compile an object's methods.
 NO_JIT = True
 
-_CONTEXT = CallContext()
+_CONTEXT = CallContext(small_blocks=True)
+#: Bindings of the blocks of ``calc_ders_range`` (validated labels, kernels), least recently
+#: used first, holding at most about BLOCK_CACHE_ROWS targets.
+_BLOCKS: OrderedDict[tuple, Binding] = OrderedDict()
+_BLOCK_ROWS = 0
+BLOCK_CACHE_ROWS = 1 << 21
+_LOCK = threading.Lock()
 #: Validated labels of one object, by (loss signature, class id, classes): CatBoost calls
 #: the multiclass objective once per object, and a class id has only k values.
 _OBJECT_LABELS: OrderedDict[tuple, tuple[Any, Any]] = OrderedDict()
@@ -90,13 +97,13 @@ def _check_supported(loss: Any) -> None:
 
 
 def _statistics(loss: Any, labels: Any, w: Any) -> Any:
-    """The loss's fitted statistics (checked against ``labels``); for a loss that does not
-    use them, those of these labels (of the right type, used for nothing)."""
+    """The loss's fitted statistics (checked against ``labels``); None for an unfitted loss
+    that does not use them."""
     if loss.statistics_ is not None:
         return loss._statistics(labels, w, np)
     if loss._uses_statistics():
         raise ValueError(UNFITTED.format(name=type(loss).__name__))
-    return loss._fit_stats(labels, w, np)
+    return None
 
 
 def _pairs(grad: NDArray, hess: NDArray) -> NDArray[np.float64]:
@@ -106,6 +113,37 @@ def _pairs(grad: NDArray, hess: NDArray) -> NDArray[np.float64]:
     return out
 
 
+def _address(a: Any) -> int | None:
+    return None if a is None else int(a.__array_interface__["data"][0])
+
+
+def _block_binding(loss: Any, targets: Any, weights: Any) -> Binding:
+    """The binding of one block: its validated labels and kernel, made once.
+
+    CatBoost hands the same blocks (the same memory, the same targets) every
+    iteration, so blocks are found by address and checked by content: changed
+    targets or weights at an address are validated afresh.
+    """
+    key = (loss._signature(), _address(targets), targets.shape[0], _address(weights))
+    with _LOCK:
+        binding = _BLOCKS.get(key)
+        if binding is not None:
+            _BLOCKS.move_to_end(key)
+    if binding is not None and binding.matches(targets, weights, None):
+        return binding
+    binding = Binding((np.array(targets), None if weights is None else np.array(weights), None),
+                      None)
+    with _LOCK:
+        global _BLOCK_ROWS
+        old = _BLOCKS.pop(key, None)
+        _BLOCK_ROWS += targets.shape[0] - (0 if old is None else old.source[0].shape[0])
+        _BLOCKS[key] = binding
+        while _BLOCK_ROWS > BLOCK_CACHE_ROWS and len(_BLOCKS) > 1:
+            _, dropped = _BLOCKS.popitem(last=False)
+            _BLOCK_ROWS -= dropped.source[0].shape[0]
+    return binding
+
+
 def ders_range(loss: Any, approxes: Any, targets: Any, weights: Any,
                n_threads: int | None = None) -> NDArray[np.float64]:
     """``calc_ders_range``: ``(n, 2)`` rows ``(-grad, -hess)`` of one block of objects."""
@@ -113,10 +151,14 @@ def ders_range(loss: Any, approxes: Any, targets: Any, weights: Any,
     raw = np.asarray(approxes, dtype=np.float64)
     if raw.shape[0] == 0:
         return np.empty((0, 2), dtype=np.float64)
-    labels, w = loss._validated(np.asarray(targets), raw.shape, weights, np, np.float64)
+    targets = np.asarray(targets)
+    weights = None if weights is None else np.asarray(weights)
+    binding = _block_binding(loss, targets, weights)
+    labels, w = binding.validated(raw.dtype, lambda: loss._validated(
+        targets, raw.shape, weights, np, np.float64))
     stats = _statistics(loss, labels, w)
     grad, hess = loss._evaluate("grad_hess", labels, w, raw, stats, np, _CONTEXT,
-                                n_threads=n_threads)
+                                n_threads=n_threads or 1, cache=binding.kernel)
     return _pairs(grad, hess)
 
 
