@@ -10,12 +10,13 @@ import argparse
 import time
 from importlib.metadata import version as _version
 from pathlib import Path
+from typing import ClassVar
 
 import catboost as cb
 import numpy as np
+from _common import median_ratio, write_results
 
 import gbloss
-from _common import median_ratio, write_results
 
 DOC = """
 Training time of CatBoost (CPU, ``thread_count`` = the cores, depth 6, Newton
@@ -31,7 +32,10 @@ a four-line numpy ``calc_ders_range`` returning an ``(n, 2)`` array, and a
 numpy ``evaluate``. The gap between it and the built-in is CatBoost's cost of
 calling Python at all; the gap between it and gbloss is gbloss's. The profile
 rows time the objective's and the metric's calls from inside (the time
-CatBoost spends in Python for them), counted over one training.
+CatBoost spends in Python for them), counted over one training on one thread
+(with more threads CatBoost calls Python from several threads, which then
+wait for each other's GIL). The first gbloss training of a process also loads
+gbloss's compiled kernels (numba); the timed repeats come after a warm-up.
 """
 
 
@@ -76,7 +80,7 @@ class _Timed:
     """
 
     no_jit = True
-    table: dict = {}
+    table: ClassVar[dict] = {}
 
     def __init__(self, inner, label):
         self.inner = inner
@@ -156,6 +160,7 @@ def main() -> None:
         "gbloss focal(2, 0.25, hessian='exact')": (fo, fo.metric),
         "numpy logistic, Python objective": (_Logistic(), _Logistic()),
     }
+    _fit(X[:2000], y[:2000], fo, fo.metric, 2)  # warm-up: load the compiled kernels
     results = {name: [] for name in cases}
     for _ in range(repeats):
         for name, (obj, metric) in cases.items():
@@ -165,18 +170,18 @@ def main() -> None:
     sections[title] = _table(cases, results, "catboost Logloss (baseline)")
 
     # profile: where the time of one gbloss training goes
-    prof_rows = ["| objective | calls | s in objective | s in metric | s total | "
-                 "µs per objective call |", "|---|---|---|---|---|---|"]
+    prof_rows = [("| objective | calls | s in objective | s in metric | s total | "
+                  "µs per objective call |"), "|---|---|---|---|---|---|"]
     for name, inner in (("gbloss focal", fo), ("numpy logistic", _Logistic())):
         obj = _Timed(inner, name + " objective")
         metric = _Timed(inner.metric if name.startswith("gbloss") else inner, name + " metric")
-        total = _fit(X, y, obj, metric, iters)
+        total = _fit(X, y, obj, metric, iters, thread_count=1)
         s_obj = obj.seconds.get("calc_ders_range", 0.0)
         calls = obj.calls.get("calc_ders_range", 0)
         prof_rows.append(f"| {name} | {calls} | {s_obj:.2f} | "
                          f"{metric.seconds.get('evaluate', 0.0):.2f} | {total:.2f} | "
                          f"{1e6 * s_obj / max(calls, 1):.0f} |")
-    sections[f"profile: binary focal, {n:,} x {d}, {iters} iterations"] = prof_rows
+    sections[f"profile: binary, {n:,} x {d}, {iters} iterations, thread_count=1"] = prof_rows
 
     # --------------------------------------------------------------- multiclass
     n, d, iters = (1_000, 10, 3) if args.quick else (5_000, 10, 10)
@@ -199,10 +204,10 @@ def main() -> None:
     total = _fit(X, y, obj, ce.metric, iters, classes_count=3)
     calls = obj.calls.get("calc_ders_multi", 0)
     s_obj = obj.seconds.get("calc_ders_multi", 0.0)
-    sections[title] += ["", f"Profile of one gbloss training: {calls} calls of "
-                        f"`calc_ders_multi` ({calls / (n * iters):.1f} per object and "
-                        f"iteration), {s_obj:.2f} s of {total:.2f} s, "
-                        f"{1e6 * s_obj / max(calls, 1):.0f} µs per call."]
+    sections[title] += ["", (f"Profile of one gbloss training: {calls} calls of "
+                             f"`calc_ders_multi` ({calls / (n * iters):.1f} per object and "
+                             f"iteration), {s_obj:.2f} s of {total:.2f} s, "
+                             f"{1e6 * s_obj / max(calls, 1):.0f} µs per call.")]
 
     out = Path(__file__).parent / "results" / "catboost.md"
     write_results(out, "CatBoost objectives", DOC, sections, quick=args.quick,

@@ -2,8 +2,8 @@
 
 CatBoost takes Python objects as ``loss_function`` and ``eval_metric``
 (``catboost.CatBoostClassifier(loss_function=loss, eval_metric=loss.metric)``)
-and calls them as follows (read from ``_catboost.pyx`` of catboost 1.2 and
-checked on catboost 1.2.10):
+and calls them as follows (read from CatBoost's ``_catboost.pyx`` and checked
+on catboost 1.2.8 and 1.2.10):
 
 * ``calc_ders_range(approxes, targets, weights)`` for one-dimensional models
   (binary classification, regression): numpy views of one block of at most
@@ -32,6 +32,16 @@ arithmetic already runs in vectorised numpy or gbloss's own numba loops), so
 the classes that carry the methods set ``no_jit = True``
 (:data:`NO_JIT`): CatBoost skips the attempt, silently, and sets nothing on
 the object.
+
+Speed: CatBoost calls the objective once per block of at most 1,000 objects
+for the gradient pass and once per leaf and block for the Newton leaf values,
+so at small data and deep trees it is called thousands of times per
+training, each call costing its Python overhead. CatBoost hands the same
+blocks (the same memory, the same targets) every iteration: their validated
+labels and kernels are kept (found by address, checked by content, about
+2 million targets at most), and the focal family runs its compiled kernel
+whatever the block size (``CallContext(small_blocks=True)``). The multiclass
+objective is called once per object, which no Python objective makes fast.
 
 What a block cannot tell
 ------------------------
