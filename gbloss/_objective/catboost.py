@@ -81,7 +81,7 @@ BLOCK_CACHE_ROWS = 1 << 21
 _LOCK = threading.Lock()
 #: Validated labels of one object, by (loss signature, class id, classes): CatBoost calls
 #: the multiclass objective once per object, and a class id has only k values.
-_OBJECT_LABELS: OrderedDict[tuple, tuple[Any, Any]] = OrderedDict()
+_OBJECT_LABELS: OrderedDict[tuple, tuple[Any, Any, Binding]] = OrderedDict()
 _OBJECT_LABELS_SIZE = 256
 
 UNFITTED = (
@@ -172,19 +172,22 @@ def ders_range(loss: Any, approxes: Any, targets: Any, weights: Any,
     return _pairs(grad, hess)
 
 
-def _object_labels(loss: Any, target: Any, k: int) -> tuple[Any, Any]:
-    """Validated labels (and their statistics) of one object of class ``target``."""
+def _object_labels(loss: Any, target: Any, k: int) -> tuple[Any, Any, Binding]:
+    """Validated labels, their statistics and the binding (kernels) of one object of
+    class ``target``."""
     key = (loss._signature(), float(target), k)
-    entry = _OBJECT_LABELS.get(key)
-    if entry is None:
-        labels, _ = loss._validated(np.array([target], dtype=np.float64), (1, k), None, np,
-                                    np.float64)
-        entry = (labels, _statistics(loss, labels, None))
+    with _LOCK:
+        entry = _OBJECT_LABELS.get(key)
+        if entry is not None:
+            _OBJECT_LABELS.move_to_end(key)
+            return entry
+    y = np.array([target], dtype=np.float64)
+    labels, _ = loss._validated(y, (1, k), None, np, np.float64)
+    entry = (labels, _statistics(loss, labels, None), Binding((y, None, None), None))
+    with _LOCK:
         _OBJECT_LABELS[key] = entry
         while len(_OBJECT_LABELS) > _OBJECT_LABELS_SIZE:
             _OBJECT_LABELS.popitem(last=False)
-    else:
-        _OBJECT_LABELS.move_to_end(key)
     return entry
 
 
@@ -196,11 +199,12 @@ def ders_multi(loss: Any, approx: Any, target: Any, weight: Any,
     if np.ndim(target) != 0:
         raise ValueError("CatBoost passed a vector target (a multi-target model): gbloss "
                          "supports CatBoost's binary, multiclass and regression models")
-    labels, stats = _object_labels(loss, target, raw.shape[1])
+    labels, stats, binding = _object_labels(loss, target, raw.shape[1])
     w = None if weight is None else np.array([weight], dtype=np.float64)
     if w is not None and not (w[0] >= 0 and np.isfinite(w[0])):
         raise ValueError(f"sample weights must be finite and non-negative, got {weight!r}")
-    grad, hess = loss._evaluate("grad_hess", labels, w, raw, stats, np, _CONTEXT, n_threads=1)
+    grad, hess = loss._evaluate("grad_hess", labels, w, raw, stats, np, _CONTEXT, n_threads=1,
+                                cache=binding.kernel)
     return -grad[0], np.diag(-hess[0])
 
 
