@@ -135,7 +135,7 @@ class _Timed:
 def _fit(X, y, loss_function, eval_metric, iterations, **extra):
     params = {"iterations": iterations, "depth": 6, "learning_rate": 0.1, "random_seed": 0,
               "leaf_estimation_method": "Newton", "leaf_estimation_iterations": 1,
-              "boost_from_average": False, "verbose": 0, **extra}
+              "boost_from_average": False, "verbose": 0, "allow_writing_files": False, **extra}
     if eval_metric is not None:
         params["eval_metric"] = eval_metric
     params["loss_function"] = loss_function

@@ -28,6 +28,11 @@ NEWTON = {"learning_rate": 0.1, "depth": 3, "random_seed": 0, "leaf_estimation_m
           "thread_count": 1}
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # CatBoost writes catboost_info/ into the working directory
+
+
 def _data(n=600, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 5))
