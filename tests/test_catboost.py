@@ -272,6 +272,19 @@ def test_train_sets_and_keeps_the_init_score(tmp_path):
                                rtol=0, atol=TOL)
 
 
+def test_train_early_stopping_on_an_eval_tuple():
+    X, y, _ = _data(n=600, seed=5)
+    loss = gbloss.cross_entropy(class_weight="balanced")
+    model = gbloss.catboost.train({"depth": 6, "learning_rate": 0.5, "random_seed": 0,
+                                   "verbose": 0, "thread_count": 1},
+                                  cb.Pool(X[:400], y[:400]), loss, 300,
+                                  eval_set=(X[400:], y[400:]), early_stopping_rounds=10)
+    history = np.asarray(model.get_evals_result()["validation"]["Metric"])
+    assert model.tree_count_ == int(np.argmin(history)) + 1 < 300  # the best model is kept
+    raw = model.predict(X[400:], prediction_type="RawFormulaVal")  # its bias included
+    assert loss.fit(y[:400]).loss(y[400:], raw) == pytest.approx(history.min(), rel=1e-9)
+
+
 def test_train_multiclass_and_regression():
     X, y, w = _multiclass(n=120)
     model = gbloss.catboost.train({"depth": 2, "verbose": 0, "thread_count": 1},
