@@ -26,6 +26,7 @@ MINIMUM: dict[str, str] = {
     "numba": "0.61",
     "xgboost": "3.1",
     "lightgbm": "4.4",
+    "catboost": "1.2.8",
     "dask": "2024.8",
     "distributed": "2024.8",
     "torch": "2.1",

@@ -7,7 +7,9 @@
   groups, device copies, compiled kernels), tied to each training's data;
 * :mod:`.xgboost`, :mod:`.lightgbm` -- one module per booster: recognising its
   data objects, reading labels, weights, groups and threads from them, its
-  collective and its distributed-training guard;
+  collective and its distributed-training guard; :mod:`.catboost` -- CatBoost's
+  method calls (``calc_ders_range``, ``calc_ders_multi``, ``evaluate``), their
+  sign and what its blocks of objects cannot carry;
 * :mod:`.rounds` -- the boosting round for deferred re-weighting;
 * :mod:`.device` -- where the objective computes (the XGBoost GPU path).
 

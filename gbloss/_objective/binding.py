@@ -61,11 +61,15 @@ class CallContext:
     ``round``: the boosting round (deferred re-weighting), None when the
     booster gave none. ``group_ptr``: row offsets of the groups (Dice, PEL).
     ``reduce``: the all-reduce across workers inside a distributed training.
+    ``small_blocks``: the booster calls the loss very often on small blocks
+    of rows (CatBoost's Python objective: at most 1,000 objects, or one),
+    where a compiled kernel pays off whatever the size of the block.
     """
 
     round: int | None = None
     group_ptr: NDArray[np.int64] | None = None
     reduce: Reduce | None = None
+    small_blocks: bool = False
 
 
 class ArrayKey:

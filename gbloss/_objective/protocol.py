@@ -18,7 +18,10 @@ Call forms (see :mod:`.xgboost` and :mod:`.lightgbm`):
 * XGBoost scikit-learn ``obj(y_true, y_pred, sample_weight=w)``, metric
   ``(y_true, y_score, sample_weight=w) -> value``;
 * LightGBM scikit-learn ``obj(y_true, y_pred, weight, group)``, metric
-  ``(...) -> (name, value, False)``.
+  ``(...) -> (name, value, False)``;
+* CatBoost ``calc_ders_range(approxes, targets, weights)`` and
+  ``calc_ders_multi(approx, target, weight)`` (methods), metric ``evaluate``,
+  ``get_final_error``, ``is_max_optimal`` (see :mod:`.catboost`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from .._core.checks import as_margins
 from .._core.groups import Reduce, group_pointer
 from .._core.labels import MULTICLASS, Labels
 from .._core.namespace import is_numpy, move_like
+from . import catboost as cb_calls
 from . import lightgbm as lgb_calls
 from . import xgboost as xgb_calls
 from .binding import Binding, CallContext, registry
@@ -189,9 +193,12 @@ class Objective:
         Where to compute: an XGBoost device string (``"cuda"``, ``"cuda:1"``)
         or None (where the margins are). See :mod:`gbloss._objective.device`.
 
-    Callable in every booster's objective form; :attr:`metric` is the
-    matching evaluation metric.
+    Callable in every booster's objective form, and a CatBoost objective
+    (``loss_function=``); :attr:`metric` is the matching evaluation metric.
     """
+
+    #: CatBoost: do not try to numba-compile the methods (see :mod:`.catboost`).
+    no_jit = cb_calls.NO_JIT
 
     def __init__(self, loss: Any, *, n_threads: int | None = None, device: Any = None) -> None:
         if not isinstance(loss, ObjectiveMixin):
@@ -234,6 +241,14 @@ class Objective:
         return loss._evaluate("grad_hess", labels, w, raw, stats, xp, context,
                               n_threads=self.n_threads or call.n_threads, cache=binding.kernel)
 
+    def calc_ders_range(self, approxes: Any, targets: Any, weights: Any) -> Any:
+        """CatBoost objective (binary, regression): ``(n, 2)`` rows ``(-grad, -hess)``."""
+        return cb_calls.ders_range(self.loss, approxes, targets, weights, self.n_threads)
+
+    def calc_ders_multi(self, approx: Any, target: Any, weight: Any) -> tuple[Any, Any]:
+        """CatBoost objective (multiclass, one object): ``(-grad, -diag(hess))``."""
+        return cb_calls.ders_multi(self.loss, approx, target, weight)
+
 
 class Metric:
     """A loss as an evaluation metric (lower is better), callable in each booster's form.
@@ -241,7 +256,9 @@ class Metric:
     * XGBoost native ``custom_metric(predt, dtrain) -> (name, value)``;
     * LightGBM native ``feval(preds, eval_data) -> (name, value, False)``;
     * XGBoost scikit-learn ``eval_metric(y_true, y_score, sample_weight=None) -> value``;
-    * LightGBM scikit-learn ``eval_metric(y_true, y_pred, weight, group) -> (name, value, False)``.
+    * LightGBM scikit-learn ``eval_metric(y_true, y_pred, weight, group) -> (name, value, False)``;
+    * CatBoost ``eval_metric=``: ``evaluate(approxes, target, weight)``,
+      ``get_final_error(error, weight)``, ``is_max_optimal()``.
 
     The value is :meth:`gbloss.Loss.loss` on the margins, with the loss's
     fitted statistics, else with those of the training the evaluation set
@@ -250,6 +267,9 @@ class Metric:
     the statistics of the labels given, so pass a fitted loss
     (``objective=loss.fit(y_train)``) to the boosters' estimators.
     """
+
+    #: CatBoost: do not try to numba-compile the methods (see :mod:`.catboost`).
+    no_jit = cb_calls.NO_JIT
 
     def __init__(self, loss: Any, *, device: Any = None) -> None:
         self.loss = loss
@@ -281,6 +301,24 @@ class Metric:
         if call.form == "xgboost-sklearn":
             return value
         return self.__name__, value, False
+
+    def evaluate(self, approxes: Any, target: Any, weight: Any) -> tuple[float, float]:
+        """CatBoost metric: ``(sum_i w_i l_i, sum_i w_i)`` over the objects given.
+
+        The statistics are the loss's fitted ones (CatBoost's calls carry no
+        link to a training); see :mod:`gbloss._objective.catboost`.
+        """
+        return cb_calls.metric_value(self.loss, approxes, target, weight)
+
+    @staticmethod
+    def get_final_error(error: float, weight: float) -> float:
+        """CatBoost metric: the weighted mean loss ``error / weight``."""
+        return cb_calls.final_error(error, weight)
+
+    @staticmethod
+    def is_max_optimal() -> bool:
+        """CatBoost metric: lower is better."""
+        return False
 
     @staticmethod
     def _training(key: tuple, call: Call) -> Binding | None:
@@ -314,6 +352,9 @@ class ObjectiveMixin:
     ``_needs_round`` and ``_evaluate`` (see :class:`gbloss.Loss`).
     """
 
+    #: CatBoost: do not try to numba-compile the methods (see :mod:`.catboost`).
+    no_jit = cb_calls.NO_JIT
+
     def __call__(self, a: Any, b: Any, sample_weight: Any = None, group: Any = NOT_GIVEN
                  ) -> tuple[Any, Any]:
         """Custom objective: ``(grad, hess)`` for whichever booster calls.
@@ -324,6 +365,15 @@ class ObjectiveMixin:
         * LightGBM scikit-learn: ``obj(y_true, y_pred, weight, group)``.
         """
         return Objective(self)(a, b, sample_weight, group)
+
+    def calc_ders_range(self, approxes: Any, targets: Any, weights: Any) -> Any:
+        """CatBoost objective (binary, regression; ``loss_function=loss``): one block of
+        objects, ``(n, 2)`` rows ``(-grad, -hess)`` (CatBoost maximises)."""
+        return cb_calls.ders_range(self, approxes, targets, weights)
+
+    def calc_ders_multi(self, approx: Any, target: Any, weight: Any) -> tuple[Any, Any]:
+        """CatBoost objective (multiclass): one object, ``(-grad, -diag(hess))``."""
+        return cb_calls.ders_multi(self, approx, target, weight)
 
     @property
     def metric(self) -> Metric:

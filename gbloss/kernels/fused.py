@@ -61,13 +61,14 @@ _MODES = ("value", "grad_hess", "value_grad")  # the codes of gbloss.kernels._nu
 MIN_ELEMENTS = 1 << 16
 
 
-def enabled(xp: Any, dtype: Any, size: int) -> bool:
+def enabled(xp: Any, dtype: Any, size: int, *, min_elements: int = MIN_ELEMENTS) -> bool:
     """Whether the fused kernels serve this input: numpy float32 or float64 with at
-    least :data:`MIN_ELEMENTS` elements, numba installed and not disabled."""
+    least ``min_elements`` elements (:data:`MIN_ELEMENTS`; 0 where a booster calls
+    the loss very often on small blocks), numba installed and not disabled."""
     return (
         HAVE_NUMBA
         and xp is np
-        and size >= MIN_ELEMENTS
+        and size >= min_elements
         and np.dtype(dtype) in (np.float32, np.float64)
         and os.environ.get("GBLOSS_DISABLE_NUMBA", "0").lower() in ("", "0", "false", "no")
     )

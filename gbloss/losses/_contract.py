@@ -179,6 +179,12 @@ class Loss(ObjectiveMixin):
         """Whether the booster must tell the loss the boosting round (deferred re-weighting)."""
         return False
 
+    def _uses_statistics(self) -> bool:
+        """Whether the kernels and the init score depend on the statistics of the labels
+        (a loss that has any, unless it says otherwise). Where a booster's calls cannot give
+        the training's statistics (CatBoost's blocks), a loss that uses them must be fitted."""
+        return type(self)._fit_stats is not Loss._fit_stats
+
     # -------------------------------------------------- used by the objective
     def _signature(self) -> tuple:
         """Identifies the loss's parameters and statistics (copies of a loss share it)."""

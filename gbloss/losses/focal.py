@@ -328,6 +328,10 @@ class FocalLoss(DRWMixin, Loss):
     def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> ClassCounts:
         return ClassCounts.of(labels, w)
 
+    def _uses_statistics(self) -> bool:
+        # the counts only resolve class weights ("balanced", "effective", or DRW's)
+        return self.class_weight is not None or self.drw_start_round is not None
+
     def _class_weight(self, stats: ClassCounts, on: bool) -> NDArray | None:
         """The resolved class weights (None: none), switched off before a DRW round."""
         class_weight = self.class_weight
@@ -373,11 +377,12 @@ class FocalLoss(DRWMixin, Loss):
                 context: CallContext) -> Any:
         factors = self._factors(labels, self._class_weight(stats, self._drw_weights_on(context)))
         gamma = float(self.gamma)
+        least = 0 if context.small_blocks else fused.MIN_ELEMENTS
         if labels.task == MULTICLASS:
             k = labels.n_classes
             f = None if factors is None else asarray_on(factors, labels.y, xp, dtype)
-            use_fused = mode in ("value", "grad_hess") and fused.enabled(xp, dtype,
-                                                                         labels.y.shape[0] * k)
+            use_fused = mode in ("value", "grad_hess") and fused.enabled(
+                xp, dtype, labels.y.shape[0] * k, min_elements=least)
             kernel = fused.softmax_focal if use_fused else softmax_kernel
             return functools.partial(kernel, gamma=gamma, factors=f, mode=mode,
                                      hessian=self.hessian, scale=booster_scale(self.hessian, k))
@@ -386,7 +391,8 @@ class FocalLoss(DRWMixin, Loss):
             c0, c1 = float(c0), float(c1)
         else:
             c0, c1 = asarray_on(c0, labels.y, xp, dtype), asarray_on(c1, labels.y, xp, dtype)
-        use_fused = mode in ("value", "grad_hess") and fused.enabled(xp, dtype, labels.y.size)
+        use_fused = mode in ("value", "grad_hess") and fused.enabled(xp, dtype, labels.y.size,
+                                                                     min_elements=least)
         kernel = fused.sigmoid_focal if use_fused else sigmoid_kernel
         return functools.partial(kernel, gamma=gamma, c0=c0, c1=c1, hard=labels.hard,
                                  mode=mode, hessian=self.hessian)
