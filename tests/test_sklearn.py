@@ -224,7 +224,7 @@ def test_every_classification_loss_trains_and_predicts(loss, booster):
         proba = clf.predict_proba(X)
         assert proba.shape == (y.size, k)
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
-        expect = clf.loss_.transform(raw, multilabel=False)
+        expect = clf.loss_.predict_proba(raw, multilabel=False)
         expect = np.stack([1 - expect, expect], 1) if k == 2 else expect
         np.testing.assert_allclose(proba, expect, rtol=1e-12)
         assert np.all(np.isfinite(raw))

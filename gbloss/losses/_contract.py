@@ -486,12 +486,17 @@ class Loss(ObjectiveMixin):
                              "not class probabilities (use transform)")
         xp = get_namespace(raw_prediction)
         raw = as_margins(raw_prediction, xp, finite=False)
+        return self._predict_proba(raw, self.statistics_, prior, multilabel, xp)
+
+    def _predict_proba(self, raw: Any, stats: Any, prior: Any, multilabel: bool | None,
+                       xp: Any) -> Any:
+        """:meth:`predict_proba` of checked margins with these statistics (a training's, in
+        a metric)."""
         if raw.ndim > 2 or raw.ndim == 0:
             raise ValueError(f"raw_prediction must be 1-D or 2-D, got shape {tuple(raw.shape)}")
         column = raw.ndim == 2 and raw.shape[1] == 1
         if column:
             raw = xp.reshape(raw, (-1,))
-        stats = self.statistics_
         fitted_task = getattr(stats, "task", None)
         if raw.ndim == 1:
             task = BINARY
