@@ -504,16 +504,17 @@ class Loss(ObjectiveMixin):
             if multilabel is None:
                 multilabel = fitted_task == MULTILABEL
             task = MULTILABEL if multilabel else MULTICLASS
-            k = int(raw.shape[1])
-            expected = getattr(self, "n_classes", None) or getattr(stats, "n_classes", None)
-            if expected is not None and expected != k:
-                raise ValueError(f"the loss has {expected} classes but raw_prediction has {k} "
-                                 "columns")
         if task not in self._tasks:
             raise ValueError(f"{type(self).__name__} does not support {task} data")
         if fitted_task is not None and fitted_task != task:
             raise ValueError(f"{type(self).__name__} was fitted on {fitted_task} labels; these "
                              f"margins are {task}")
+        if raw.ndim == 2:
+            k = int(raw.shape[1])
+            expected = getattr(self, "n_classes", None) or getattr(stats, "n_classes", None)
+            if expected is not None and expected != k:
+                raise ValueError(f"the loss has {expected} classes but raw_prediction has {k} "
+                                 "columns")
         eta = self._posterior(raw, stats, task == MULTILABEL, xp)
         if not (isinstance(prior, str) and prior == "train"):
             pi_train = self._train_prior(stats, "prior=" + repr(prior)
