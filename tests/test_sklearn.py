@@ -369,20 +369,26 @@ def test_pickle_joblib_and_native_model_round_trip(booster, tmp_path):
     loaded = joblib.load(tmp_path / "clf.joblib")
     np.testing.assert_array_equal(loaded.predict_proba(X), proba)
     np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
-    # the booster alone, saved in its own format, predicts the same probabilities
+    # the booster alone, saved in its own format, predicts the same margins, the loss's
+    # link of them, and (through the fitted loss) the same probabilities
+    link = clf.loss_.transform(raw)
     if booster == "xgboost":
         path = tmp_path / "model.json"
         clf.booster_.save_model(path)
         native = xgb.Booster(model_file=path)
-        np.testing.assert_allclose(native.predict(xgb.DMatrix(X)), proba, rtol=1e-5, atol=1e-7)
-        np.testing.assert_allclose(native.predict(xgb.DMatrix(X), output_margin=True), raw,
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(native.predict(xgb.DMatrix(X)), link, rtol=1e-5, atol=1e-7)
+        margins = native.predict(xgb.DMatrix(X), output_margin=True)
+        np.testing.assert_allclose(margins, raw, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(clf.loss_.predict_proba(margins), proba, rtol=1e-4,
+                                   atol=1e-6)
     else:
         path = tmp_path / "model.txt"
         clf.booster_.save_model(path)
         native = lgb.Booster(model_file=path)
-        np.testing.assert_allclose(native.predict(X), proba, rtol=1e-10)
-        np.testing.assert_allclose(native.predict(X, raw_score=True), raw, rtol=1e-10)
+        np.testing.assert_allclose(native.predict(X), link, rtol=1e-10)
+        margins = native.predict(X, raw_score=True)
+        np.testing.assert_allclose(margins, raw, rtol=1e-10)
+        np.testing.assert_allclose(clf.loss_.predict_proba(margins), proba, rtol=1e-10)
 
 
 # ----------------------------------------------------------------- early stopping
