@@ -132,7 +132,7 @@ class CalibrationMetric(Metric):
         if loss.link == "identity":
             raise ValueError(f"{type(loss).__name__} is a regression loss: it has no class "
                              "probabilities to calibrate")
-        self.n_bins = int(n_bins)
+        self.n_bins: int = int(n_bins)
         self.__name__ = "ece"
 
     def __repr__(self) -> str:

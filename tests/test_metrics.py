@@ -122,12 +122,14 @@ def test_metric_call_forms_measure_the_corrected_probabilities():
     w = RNG.uniform(0.5, 2, 500)
     loss = gbloss.focal(gamma=2.0, class_weight="balanced").fit(y)
     metric = calibration_metric(loss, n_bins=10)
-    assert isinstance(metric, CalibrationMetric) and metric.__name__ == "ece"
+    assert isinstance(metric, CalibrationMetric)
+    assert metric.__name__ == "ece"
     expect = calibration_error(y, loss.predict_proba(raw), 10, sample_weight=w)
     assert expect != pytest.approx(calibration_error(y, loss.transform(raw), 10, sample_weight=w))
     assert metric(y, raw, sample_weight=w) == pytest.approx(expect, rel=1e-12)  # XGBoost sklearn
     name, value, higher = metric(y, raw, w, None)  # LightGBM sklearn
-    assert (name, higher) == ("ece", False) and value == pytest.approx(expect, rel=1e-12)
+    assert (name, higher) == ("ece", False)
+    assert value == pytest.approx(expect, rel=1e-12)
     y3 = RNG.integers(0, 3, 400).astype(float)
     loss3 = gbloss.focal(gamma=1.0).fit(y3)
     raw3 = RNG.normal(size=(400, 3))

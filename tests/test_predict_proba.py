@@ -227,9 +227,11 @@ def test_extreme_margins_stay_finite_and_ordered():
             z = np.array([-top, -1e4, -800, -40, -1, 0, 1, 40, 800, 1e4, top], dtype=dtype)
             with np.errstate(all="raise", under="ignore"):
                 p = loss.predict_proba(z)
-            assert np.all(np.isfinite(p)) and np.all((p >= 0) & (p <= 1)), repr(loss)
+            assert np.all(np.isfinite(p)), repr(loss)
+            assert np.all((p >= 0) & (p <= 1)), repr(loss)
             assert np.all(np.diff(p) >= 0), repr(loss)
-            assert p[0] < 1e-30 and p[-1] == 1.0
+            assert p[0] < 1e-30
+            assert p[-1] == 1.0
     zm = np.array([[big, 0, -big], [1e4, -1e4, 0], [800, 0, -800], [0, 0, 0],
                    [-big, -big, -big]])
     for loss in (gbloss.focal(gamma=2.0), gbloss.focal(gamma=0.5),
@@ -328,7 +330,7 @@ XGB_PARAMS = {"max_depth": 2, "eta": 0.3, "nthread": 1, "verbosity": 0, "tree_me
 def binary_data():
     xgb = pytest.importorskip("xgboost")
     X, y, _ = simulate(30_000, seed=0)
-    Xt, yt, eta = simulate(100_000, seed=99)
+    Xt, yt, _ = simulate(100_000, seed=99)
     dtrain, dtest = xgb.DMatrix(X, label=y), xgb.DMatrix(Xt)
     base = xgb.train({**XGB_PARAMS, "objective": "binary:logistic"}, dtrain, 100)
     return dtrain, dtest, y, yt, calibration_error(yt, base.predict(dtest))
