@@ -437,3 +437,51 @@ def test_estimator_probabilities_and_scikit_learn_calibration_tools():
                                        random_state=0).fit(Xv, yv)
     assert 0.0 < tuned.best_threshold_ < 1.0
     assert set(np.unique(tuned.predict(Xv))) <= {0.0, 1.0}
+
+
+# ------------------------------------------------ every classification loss, swept
+def _classification_variants():
+    from _losses import loss_classes, variants
+
+    from gbloss._core.labels import REGRESSION
+
+    return [(name, loss) for cls in loss_classes() for name, loss in variants(cls)
+            if cls._tasks != (REGRESSION,)]
+
+
+@pytest.mark.parametrize("loss", [v[1] for v in _classification_variants()],
+                         ids=[v[0] for v in _classification_variants()])
+def test_every_classification_loss_maps_its_init_score_to_the_class_frequencies(loss):
+    # the init score minimises the loss over constant margins, so an exact map gives back the
+    # (weighted) class frequencies; at extreme margins every map stays a distribution
+    from gbloss._core.labels import MULTICLASS, MULTILABEL
+
+    w = RNG.uniform(0.5, 2.0, 600)
+    top = np.finfo(np.float64).max
+    cases = [((RNG.random(600) < 0.1).astype(float), None)]
+    if MULTICLASS in loss._tasks:
+        cases.append((RNG.choice(3, size=600, p=[0.7, 0.2, 0.1]).astype(float), 3))
+    if MULTILABEL in loss._tasks:
+        cases.append(((RNG.random((600, 2)) < [0.1, 0.4]).astype(float), None))
+    for y, k in cases:
+        fitted = loss.fit(y, w, n_classes=k)
+        init = np.atleast_1d(fitted.init_score(y, w, n_classes=k))
+        if y.ndim == 1 and k is None:
+            freq = np.array([np.average(y, weights=w)])
+            extreme = np.array([-top, -1e4, -50.0, 0.0, 50.0, 1e4, top])
+        elif k is not None:
+            freq = np.bincount(y.astype(int), weights=w) / w.sum()
+            extreme = np.array([[top, 0, -top], [1e4, -1e4, 0], [0, 0, 0], [-50, 50, 0]])
+        else:
+            freq = np.average(y, axis=0, weights=w)
+            extreme = np.array([[top, -top], [-1e4, 1e4], [0.0, 0.0]])
+        raw = init if y.ndim == 1 and k is None else init[None, :]
+        got = np.ravel(fitted.predict_proba(raw))
+        np.testing.assert_allclose(got, freq, rtol=1e-6, err_msg=repr(loss))
+        p = fitted.predict_proba(extreme)
+        assert np.all(np.isfinite(p)), repr(loss)
+        assert np.all((p >= 0) & (p <= 1)), repr(loss)
+        if k is not None:
+            np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-12)
+        elif y.ndim == 1:
+            assert np.all(np.diff(p) >= 0), repr(loss)
