@@ -171,8 +171,12 @@ def train(
     -------
     lightgbm.Booster
         With the init score added to the first iteration's trees:
-        ``predict`` gives probabilities (classification) or values
-        (regression); ``raw_score=True`` gives margins.
+        ``predict`` gives the loss's link of the margins (classification) or
+        values (regression); ``raw_score=True`` gives margins, and
+        ``loss.predict_proba`` of them estimates of ``P(y | x)`` with what the
+        loss does to the probabilities undone (fit the loss before training
+        when it needs the class counts: an unfitted ``loss`` stays unfitted
+        here).
     """
     if not isinstance(loss, Loss):
         raise TypeError(f"loss must be a gbloss loss (for example gbloss.focal()), got {loss!r}")

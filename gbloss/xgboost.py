@@ -183,10 +183,14 @@ def train(
     Returns
     -------
     xgboost.Booster
-        ``predict`` returns probabilities (classification) or values
-        (regression) including the init score; ``output_margin=True`` the
-        margins. The loss itself is not saved with the model: pass it again as
-        ``obj=`` to continue training.
+        ``predict`` returns the loss's link of the margins (classification)
+        or values (regression) including the init score; ``output_margin=True``
+        the margins, and ``loss.predict_proba`` of them estimates of
+        ``P(y | x)`` with what the loss does to the probabilities undone (fit
+        the loss before training, ``loss = loss.fit(y_train)``, when it needs
+        the class counts: an unfitted ``loss`` stays unfitted here). The loss
+        itself is not saved with the model: pass it again as ``obj=`` to
+        continue training.
     """
     _check_loss(loss)
     if not isinstance(dtrain, xgb.DMatrix):
