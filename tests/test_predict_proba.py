@@ -485,3 +485,25 @@ def test_every_classification_loss_maps_its_init_score_to_the_class_frequencies(
             np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-12)
         elif y.ndim == 1:
             assert np.all(np.diff(p) >= 0), repr(loss)
+
+
+def test_the_adapters_hand_back_the_fitted_loss():
+    xgb = pytest.importorskip("xgboost")
+    lgb = pytest.importorskip("lightgbm")
+    import pickle
+
+    X, y, _ = simulate(2000, seed=7)
+    loss = gbloss.cross_entropy(class_weight="balanced")  # not fitted
+    booster = gbloss.xgboost.train({"nthread": 1}, xgb.DMatrix(X, y), loss, 5)
+    margins = booster.predict(xgb.DMatrix(X), output_margin=True)
+    with pytest.raises(ValueError, match=r"booster\.fitted_loss"):
+        loss.predict_proba(margins)
+    expect = loss.fit(y).predict_proba(margins)
+    np.testing.assert_allclose(booster.fitted_loss.predict_proba(margins), expect, rtol=1e-12)
+    again = pickle.loads(pickle.dumps(booster))
+    np.testing.assert_allclose(again.fitted_loss.predict_proba(margins), expect, rtol=1e-12)
+    lbooster = gbloss.lightgbm.train({"num_threads": 1, "verbose": -1}, lgb.Dataset(X, y),
+                                     loss, 5)
+    raw = lbooster.predict(X, raw_score=True)
+    np.testing.assert_allclose(lbooster.fitted_loss.predict_proba(raw),
+                               loss.fit(y).predict_proba(raw), rtol=1e-12)

@@ -469,9 +469,9 @@ class Loss(ObjectiveMixin):
             counts (``class_weight="balanced"`` / ``"effective"``, DRW, LDAM
             margins, ``prior`` other than ``"train"``) and the loss is not
             fitted: ``loss = loss.fit(y_train)`` first. ``gbloss.xgboost.train``
-            and ``gbloss.lightgbm.train`` fit a copy and keep a fitted loss as
-            it is, so fit it before training; the estimators keep theirs as
-            ``loss_``.
+            and ``gbloss.lightgbm.train`` use a fitted loss as it is and fit a
+            copy of an unfitted one, which they attach to the booster as
+            ``booster.fitted_loss``; the estimators keep theirs as ``loss_``.
 
         References
         ----------
@@ -541,9 +541,9 @@ class Loss(ObjectiveMixin):
                 f"{self!r}.predict_proba needs the training class counts for {what}, and the "
                 f"loss is not fitted: fit it on the training labels first, "
                 f"`loss = loss.fit(y_train)` (fit returns the fitted copy). "
-                f"gbloss.xgboost.train and gbloss.lightgbm.train fit a copy and leave an "
-                f"unfitted loss unfitted (a fitted one is used as it is); GBLossClassifier "
-                f"keeps its fitted copy as `loss_`.")
+                f"gbloss.xgboost.train and gbloss.lightgbm.train leave an unfitted loss "
+                f"unfitted (a fitted one is used as it is): the copy they fitted is "
+                f"`booster.fitted_loss`; GBLossClassifier keeps its fitted copy as `loss_`.")
         return stats
 
     def _train_prior(self, stats: Any, what: str) -> NDArray:
