@@ -159,6 +159,12 @@ def calibration_metric(loss: Any, n_bins: int = 15) -> CalibrationMetric:
         lgb.train({"objective": loss, "metric": "None"}, train_set, valid_sets=[val_set],
                   feval=ece, callbacks=[lgb.early_stopping(20)])
 
+    Pass the fitted loss (``loss.fit(y_train)``, the one given to the training): an unfitted
+    loss that is not the training's own object falls back to the class counts of the
+    evaluation labels. With ``drw_start_round`` the probabilities are those of the last
+    round's class weights, so the values before the switch round do not measure the model
+    of those rounds: let early stopping start after it.
+
     Parameters
     ----------
     loss : gbloss.Loss

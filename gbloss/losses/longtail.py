@@ -285,10 +285,12 @@ class LMFLoss(DRWMixin, Loss):
         binary = raw.ndim == 1
         k = 2 if binary else int(raw.shape[1])
         task = BINARY if binary else MULTICLASS
-        if stats is None and self.class_counts is not None and not isinstance(
-                self.class_weight, str) and self.drw_start_round is None:
-            stats = ClassCounts(task, 1 if binary else k,
-                                np.asarray(self.class_counts, dtype=np.float64))
+        if stats is None and self.class_counts is not None:  # the margins' counts are given
+            counts = np.asarray(self.class_counts, dtype=np.float64)
+            if counts.shape != (k,):
+                raise ValueError(f"class_counts has {counts.size} entries but raw_prediction "
+                                 f"has {k} classes")
+            stats = ClassCounts(task, 1 if binary else k, counts)
         stats = self._require_statistics(stats, "its margins (n_j^(-1/4))")
         z = xp.clip(raw, min=-MARGIN_BOUND, max=MARGIN_BOUND)
         context = CallContext(round=self.drw_start_round)  # the last round's class weights
