@@ -230,5 +230,5 @@ def train(
         for ds in owned:
             _clear_init_score(ds)
     baked = bake_init_score(booster, init, fitted)
-    baked.fitted_loss = fitted  # the loss with the training statistics (predict_proba)
+    setattr(baked, "fitted_loss", fitted)  # noqa: B010 (the loss with the training statistics)
     return baked

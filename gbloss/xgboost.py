@@ -217,5 +217,5 @@ def train(
         xgb_model=xgb_model,
         **kwargs,
     )
-    booster.fitted_loss = fitted  # the loss with the training statistics (predict_proba)
+    setattr(booster, "fitted_loss", fitted)  # noqa: B010 (the loss with the training statistics)
     return booster
