@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._core.checks import check_finite_scalar, check_option
+from .._core.collective import Workers
 from .._core.labels import Labels, Task, as_label_array
 from .._core.namespace import to_numpy
 
@@ -38,6 +39,10 @@ class ClassCounts:
         counts = class_counts(to_numpy(labels.y), labels.n_classes, labels.task,
                               None if w is None else to_numpy(w))
         return cls(labels.task, labels.n_classes, counts)
+
+    def summed(self, workers: Workers) -> ClassCounts:
+        """These (one worker's) counts summed over the workers of a distributed training."""
+        return ClassCounts(self.task, self.n_classes, workers.sum(self.counts))
 
 
 def class_counts(y: NDArray, n_classes: int | None, task: str, w: NDArray | None) -> NDArray:

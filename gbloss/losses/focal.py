@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._core.checks import as_float_array, check_finite_scalar, check_n_classes
+from .._core.collective import Workers
 from .._core.hessian import (
     HessianPolicy,
     apply_hessian_policy,
@@ -327,6 +328,10 @@ class FocalLoss(DRWMixin, Loss):
     # ---- statistics: the class counts; class weights follow from them and the parameters
     def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> ClassCounts:
         return ClassCounts.of(labels, w)
+
+    def _fit_stats_across(self, labels: Labels, w: Any, xp: Any, workers: Workers
+                          ) -> ClassCounts:
+        return ClassCounts.of(labels, w).summed(workers)
 
     def _class_weight(self, stats: ClassCounts, on: bool) -> NDArray | None:
         """The resolved class weights (None: none), switched off before a DRW round."""
