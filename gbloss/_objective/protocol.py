@@ -24,6 +24,7 @@ Call forms (see :mod:`.xgboost` and :mod:`.lightgbm`):
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -118,6 +119,18 @@ def _reduce(loss: Any, call: Call) -> Reduce | None:
     if call.form in ("xgboost", "xgboost-sklearn"):
         return xgb_calls.collective_reduce()
     return None
+
+
+def _check_local_statistics(loss: Any, call: Call) -> None:
+    """Refuse an unfitted loss with label statistics in distributed LightGBM (no collective to
+    share them); warn where the call form cannot tell (the scikit-learn form in a Dask task)."""
+    if loss.statistics_ is not None or not loss._uses_statistics():
+        return
+    text = {"loss": repr(loss)}
+    if call.form == "lightgbm" and lgb_calls.is_distributed(call.data):
+        raise ValueError(lgb_calls.REFUSE_UNFITTED.format(**text))
+    if call.form == "lightgbm-sklearn" and lgb_calls.in_dask_worker():
+        warnings.warn(lgb_calls.WARN_UNFITTED.format(**text), UserWarning, stacklevel=3)
 
 
 def _bind(loss: Any, call: Call, xp: Any, dev: Any, raw: Any
@@ -228,6 +241,8 @@ class Objective:
         xp, dev, raw = _margins(call, self.device)
         reduce = _reduce(loss, call)
         key, binding, labels, w = _bind(loss, call, xp, dev, raw)
+        if binding.statistics is None:  # (the first call of a training)
+            _check_local_statistics(loss, call)
         binding.training = True
         registry.note_training(key, binding)
         stats = _statistics(loss, binding, labels, w, xp, _workers(loss, call),

@@ -148,6 +148,10 @@ class Loss(ObjectiveMixin):
         """Statistics of ``labels`` (class counts, a label distribution, ...), or None."""
         return None
 
+    def _uses_statistics(self) -> bool:
+        """Whether the loss's values depend on statistics of the training labels."""
+        return type(self)._fit_stats is not Loss._fit_stats
+
     def _fit_stats_across(self, labels: Labels, w: Any, xp: Any, workers: Workers) -> Any:
         """Statistics of every worker's labels in a distributed training (``labels`` and
         ``w`` are this worker's, possibly empty), the same on every worker.
@@ -157,8 +161,8 @@ class Loss(ObjectiveMixin):
         and fits them as one machine would; a loss whose statistics are sums
         (class counts) overrides it to all-reduce just those.
         """
-        if type(self)._fit_stats is Loss._fit_stats:
-            return None  # no statistics: nothing to share
+        if not self._uses_statistics():
+            return None  # nothing to share
         all_labels, all_w = workers.gather_labels(labels, w)
         return self._fit_stats(all_labels, all_w, np)
 

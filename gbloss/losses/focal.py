@@ -329,6 +329,9 @@ class FocalLoss(DRWMixin, Loss):
     def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> ClassCounts:
         return ClassCounts.of(labels, w)
 
+    def _uses_statistics(self) -> bool:
+        return self._weights_from_counts()
+
     def _fit_stats_across(self, labels: Labels, w: Any, xp: Any, workers: Workers
                           ) -> ClassCounts:
         return ClassCounts.of(labels, w).summed(workers)
