@@ -14,6 +14,7 @@ tracker) sums that span the data set are all-reduced through
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Literal
 
 import numpy as np
@@ -60,8 +61,11 @@ def _allreduce(values: NDArray[np.float64], op: Literal["sum", "max"]) -> NDArra
 def collective_reduce() -> Reduce | None:
     """The all-reduce of the XGBoost collective this process trains in, or None (one process).
 
-    Called only for calls XGBoost made, so xgboost is already imported.
+    None without xgboost imported: a call in the scikit-learn form (arrays) may come from
+    elsewhere, and XGBoost's collective exists only once xgboost is imported.
     """
+    if "xgboost" not in sys.modules:
+        return None
     try:
         from xgboost import collective
     except ImportError:  # pragma: no cover - only reached from XGBoost's own calls
