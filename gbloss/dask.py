@@ -6,10 +6,13 @@ whose gradient depends on more than its row needs dataset-wide values:
 
 * **label statistics** (class counts of ``class_weight="balanced"`` /
   ``"effective"``, LDAM and LMF margins, Balanced MSE's label distribution,
-  ACB-MSE's class sizes): :func:`fit` computes them once from *all* the
-  labels and freezes them in a copy of the loss, which is then shipped to the
-  workers. :func:`train` does this, sets the init score as ``base_score``, and
-  calls ``xgboost.dask.train``.
+  ACB-MSE's class sizes): inside XGBoost's collective an unfitted loss
+  computes them from all the workers' labels itself, so plain
+  ``xgboost.dask.train(obj=loss)`` and ``DaskXGBClassifier(objective=loss)``
+  give the single-process model. :func:`fit` computes them once from *all* the
+  labels on the client and freezes them in a copy of the loss (what LightGBM,
+  which has no collective for the objective, needs); :func:`train` does this,
+  sets the init score as ``base_score``, and calls ``xgboost.dask.train``.
 * **sums over predictions** (Dice and PEL): they change every round, so the
   objective all-reduces them across workers with
   ``xgboost.collective.allreduce`` (float64, a few collectives per round;

@@ -27,7 +27,20 @@ objective for last, while its data are alive (XGBoost evaluates each model
 right after its update, in the same thread). Concurrent trainings in other
 threads and other folds are never consulted. Metric calls on arrays (the
 boosters' scikit-learn forms) carry nothing that ties them to a training:
-they use the statistics of their own labels.
+they use the statistics of their own labels, except inside a distributed
+training, where they too use those of the training this thread called the
+objective for last.
+
+Distributed training
+--------------------
+Inside an XGBoost collective (Dask, Ray, Spark barrier mode, a bare tracker)
+the statistics of an unfitted loss are those of *all* the workers' training
+labels (:meth:`gbloss.Loss._fit_stats_across`), computed once per training
+before the first gradient, so every worker optimises the loss of the whole
+data set. A binding found by content (the scikit-learn forms) may hold
+statistics from an earlier training on one worker and not on another: there
+the workers agree, with one all-reduce per call, whether to compute them, so
+that all of them take part in the same collectives.
 """
 
 from __future__ import annotations
@@ -141,12 +154,15 @@ class Binding:
     to notice when they change (``set_label``). ``inputs``: the validated
     labels and weights for each dtype of margins. ``statistics``: those of the
     data's labels (the loss's fitted statistics when it has them), computed on
-    first use. ``training``: an objective was called on the data.
+    first use; ``scope``: whose labels they are (None: these data's; ``("workers", n)``: the
+    labels of all ``n`` workers of a distributed training). ``training``: an objective was
+    called on the data.
     """
 
     source: tuple[Any, Any, Any]
     group_ptr: NDArray[np.int64] | None
     statistics: Any = None
+    scope: Any = None
     training: bool = False
     inputs: dict[str, tuple[Labels, Any]] = field(default_factory=dict)
     kernels: dict[tuple, tuple[Any, Any]] = field(default_factory=dict)

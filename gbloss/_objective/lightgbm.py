@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["is_data", "read", "training_data_of"]
+__all__ = ["REFUSE_DISTRIBUTED", "REFUSE_UNFITTED", "is_data", "read", "training_data_of"]
 
 THREAD_PARAMS = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
 
@@ -110,6 +110,25 @@ REFUSE_DISTRIBUTED = (
     "across workers, so each worker would optimise the loss of its own partitions. Train it "
     "with xgboost.dask (gbloss.dask.train), which all-reduces the sums, or on one machine "
     "(inside a Dask task, use lightgbm.train rather than LightGBM's scikit-learn estimators)."
+)
+
+
+REFUSE_UNFITTED = (
+    "{loss} uses statistics of the training labels (class counts, the label "
+    "distribution), and it is not fitted: in distributed LightGBM (lightgbm.dask, "
+    "num_machines > 1) each worker would compute them from its own rows and optimise another "
+    "loss, and LightGBM's objective has no collective to share them. Fit the loss on all the "
+    "training labels first: objective, init_score = gbloss.dask.lightgbm_objective(loss, y, w) "
+    "(or loss.fit(y, w)); or train with xgboost.dask, whose collective shares them."
+)
+
+WARN_UNFITTED = (
+    "{loss} is not fitted and runs in a Dask task through LightGBM's scikit-learn "
+    "interface: if this is lightgbm.dask training, each worker computes the label statistics "
+    "(class counts, the label distribution) from its own rows and optimises another loss. "
+    "Fit the loss on all the training labels first: objective, init_score = "
+    "gbloss.dask.lightgbm_objective(loss, y, w). (A single-machine fit inside a Dask task is "
+    "unaffected.)"
 )
 
 

@@ -27,12 +27,14 @@ Call forms (see :mod:`.xgboost` and :mod:`.lightgbm`):
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from .._core.checks import as_margins
+from .._core.collective import Workers
 from .._core.groups import Reduce, group_pointer
 from .._core.labels import MULTICLASS, Labels
 from .._core.namespace import is_numpy, move_like
@@ -140,6 +142,18 @@ def _reduce(loss: Any, call: Call) -> Reduce | None:
     return None
 
 
+def _check_local_statistics(loss: Any, call: Call) -> None:
+    """Refuse an unfitted loss with label statistics in distributed LightGBM (no collective to
+    share them); warn where the call form cannot tell (the scikit-learn form in a Dask task)."""
+    if loss.statistics_ is not None or not loss._uses_statistics():
+        return
+    text = {"loss": repr(loss)}
+    if call.form == "lightgbm" and lgb_calls.is_distributed(call.data):
+        raise ValueError(lgb_calls.REFUSE_UNFITTED.format(**text))
+    if call.form == "lightgbm-sklearn" and lgb_calls.in_dask_worker():
+        warnings.warn(lgb_calls.WARN_UNFITTED.format(**text), UserWarning, stacklevel=3)
+
+
 def _bind(loss: Any, call: Call, xp: Any, dev: Any, raw: Any
           ) -> tuple[tuple, Binding, Labels, Any]:
     """The binding of ``loss`` to the call's data (found, or made and kept) and the labels
@@ -165,9 +179,26 @@ def _bind(loss: Any, call: Call, xp: Any, dev: Any, raw: Any
     return key, binding, labels, w
 
 
-def _statistics(loss: Any, binding: Binding, labels: Labels, w: Any, xp: Any) -> Any:
-    if binding.statistics is None:
-        binding.statistics = loss._statistics(labels, w, xp)
+def _workers(loss: Any, call: Call) -> Workers | None:
+    """The workers whose labels an unfitted loss's statistics come from: those of the
+    XGBoost collective the call runs in, or None (this call's labels)."""
+    if loss.statistics_ is not None or call.form not in ("xgboost", "xgboost-sklearn"):
+        return None
+    return xgb_calls.collective_workers()
+
+
+def _statistics(loss: Any, binding: Binding, labels: Labels, w: Any, xp: Any,
+                workers: Workers | None = None, *, by_content: bool = False) -> Any:
+    """The statistics of the binding: the loss's fitted ones, else those of its labels or,
+    given ``workers``, of all the workers' labels (computed once, kept on the binding)."""
+    scope = None if workers is None else ("workers", workers.size)
+    stale = binding.statistics is None or binding.scope != scope
+    if workers is not None and by_content:
+        stale = workers.any(stale)  # every worker takes part, or none (see .binding)
+    if stale:
+        binding.statistics = loss._statistics(labels, w, xp) if workers is None else \
+            loss._fit_stats_across(labels, w, xp, workers)
+        binding.scope = scope
     return binding.statistics
 
 
@@ -234,9 +265,12 @@ class Objective:
         xp, dev, raw = _margins(call, self.device, loss)
         reduce = _reduce(loss, call)
         key, binding, labels, w = _bind(loss, call, xp, dev, raw)
+        if binding.statistics is None:  # (the first call of a training)
+            _check_local_statistics(loss, call)
         binding.training = True
         registry.note_training(key, binding)
-        stats = _statistics(loss, binding, labels, w, xp)
+        stats = _statistics(loss, binding, labels, w, xp, _workers(loss, call),
+                            by_content=call.data is None)
         context = CallContext(round_, binding.group_ptr, reduce)
         return loss._evaluate("grad_hess", labels, w, raw, stats, xp, context,
                               n_threads=self.n_threads or call.n_threads, cache=binding.kernel)
@@ -285,7 +319,8 @@ class Metric:
         xp, dev, raw = _margins(call, self.device, loss, gradient=False)
         reduce = _reduce(loss, call)
         key, binding, labels, w = _bind(loss, call, xp, dev, raw)
-        source = binding if binding.training else self._training(key, call)
+        workers = _workers(loss, call)
+        source = binding if binding.training else self._training(key, call, workers)
         # (calls on arrays -- the boosters' scikit-learn forms -- carry nothing that ties them
         # to a training: they use the fitted statistics or their own labels')
         if source is binding:
@@ -293,7 +328,8 @@ class Metric:
         if source is not None and source.statistics is not None:
             stats = source.statistics
         else:  # no training to borrow from: a fitted loss's, or these labels' own
-            stats = _statistics(loss, binding, labels, w, xp)
+            stats = _statistics(loss, binding, labels, w, xp, workers,
+                                by_content=call.data is None)
         context = CallContext(None, binding.group_ptr, reduce)
         value = self._value(labels, w, raw, stats, xp, context, binding)
         if call.form == "xgboost":
@@ -327,9 +363,9 @@ class Metric:
                                    cache=binding.kernel)
 
     @staticmethod
-    def _training(key: tuple, call: Call) -> Binding | None:
-        if call.data is None:
-            return None
+    def _training(key: tuple, call: Call, workers: Workers | None) -> Binding | None:
+        if call.data is None:  # arrays: tied to a training only inside a distributed one
+            return None if workers is None else registry.last_training(key)
         if call.form == "lightgbm":
             data = lgb_calls.training_data_of(call.data, (d for d, _ in registry.trainings(key)))
             if data is not None:

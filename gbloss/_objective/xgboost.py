@@ -14,14 +14,16 @@ tracker) sums that span the data set are all-reduced through
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .._core.collective import Workers
 from .._core.groups import Reduce
 
-__all__ = ["collective_reduce", "is_data", "read"]
+__all__ = ["collective_reduce", "collective_workers", "is_data", "read"]
 
 
 def is_data(obj: Any) -> bool:
@@ -47,6 +49,8 @@ def read(dmatrix: Any, raw: Any) -> tuple[NDArray, NDArray | None, NDArray | Non
 
 
 def _allreduce(values: NDArray[np.float64], op: Literal["sum", "max"]) -> NDArray[np.float64]:
+    # xgboost.collective's names are the same from 2.0 to 3.2: allreduce(data, Op.SUM / Op.MAX)
+    # (numpy, host memory), get_rank, get_world_size, is_distributed
     from xgboost import collective
 
     host = np.ascontiguousarray(values, dtype=np.float64)
@@ -57,10 +61,22 @@ def _allreduce(values: NDArray[np.float64], op: Literal["sum", "max"]) -> NDArra
 def collective_reduce() -> Reduce | None:
     """The all-reduce of the XGBoost collective this process trains in, or None (one process).
 
-    Called only for calls XGBoost made, so xgboost is already imported.
+    None without xgboost imported: a call in the scikit-learn form (arrays) may come from
+    elsewhere, and XGBoost's collective exists only once xgboost is imported.
     """
+    if "xgboost" not in sys.modules:
+        return None
     try:
         from xgboost import collective
     except ImportError:  # pragma: no cover - only reached from XGBoost's own calls
         return None
     return _allreduce if collective.is_distributed() else None
+
+
+def collective_workers() -> Workers | None:
+    """The workers of the XGBoost collective this process trains in, or None (one process)."""
+    if collective_reduce() is None:
+        return None
+    from xgboost import collective
+
+    return Workers(_allreduce, collective.get_rank(), collective.get_world_size())

@@ -43,6 +43,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._core.checks import as_margins, check_n_classes, check_sample_weight
+from .._core.collective import Workers
 from .._core.executor import run_blocked
 from .._core.labels import (
     BINARY,
@@ -147,6 +148,24 @@ class Loss(ObjectiveMixin):
     def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> Any:
         """Statistics of ``labels`` (class counts, a label distribution, ...), or None."""
         return None
+
+    def _uses_statistics(self) -> bool:
+        """Whether the loss's values depend on statistics of the training labels."""
+        return type(self)._fit_stats is not Loss._fit_stats
+
+    def _fit_stats_across(self, labels: Labels, w: Any, xp: Any, workers: Workers) -> Any:
+        """Statistics of every worker's labels in a distributed training (``labels`` and
+        ``w`` are this worker's, possibly empty), the same on every worker.
+
+        Every worker calls it once per training with the same ``workers``. The
+        default gathers all the labels and weights (:meth:`Workers.gather_labels`)
+        and fits them as one machine would; a loss whose statistics are sums
+        (class counts) overrides it to all-reduce just those.
+        """
+        if not self._uses_statistics():
+            return None  # nothing to share
+        all_labels, all_w = workers.gather_labels(labels, w)
+        return self._fit_stats(all_labels, all_w, np)
 
     def _check_fitted(self, stats: Any, labels: Labels) -> None:
         """Raise when fitted statistics do not fit these labels (task, classes, dimension)."""

@@ -65,6 +65,12 @@ class DRWMixin:
     def _needs_round(self) -> bool:
         return self.drw_start_round is not None
 
+    def _weights_from_counts(self) -> bool:
+        """Whether the class weights come from the class counts (a scheme, or DRW's default)."""
+        class_weight = getattr(self, "class_weight", None)
+        return isinstance(class_weight, str) or (class_weight is None
+                                                 and self.drw_start_round is not None)
+
     def _drw_weights_on(self, context: CallContext) -> bool:
         """Whether the class weights apply: always without DRW, else from the switch round on."""
         if self.drw_start_round is None:

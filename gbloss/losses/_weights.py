@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._core.checks import check_finite_scalar, check_option
+from .._core.collective import Workers
 from .._core.labels import Labels, Task, as_label_array
 from .._core.namespace import to_numpy
 
@@ -48,6 +49,10 @@ class ClassCounts:
         total = np.sum(counts, axis=-1, keepdims=True)
         uniform = np.full_like(counts, 1.0 / counts.shape[-1])
         return np.where(total > 0, counts / np.where(total > 0, total, 1.0), uniform)
+
+    def summed(self, workers: Workers) -> ClassCounts:
+        """These (one worker's) counts summed over the workers of a distributed training."""
+        return ClassCounts(self.task, self.n_classes, workers.sum(self.counts))
 
 
 def class_counts(y: NDArray, n_classes: int | None, task: str, w: NDArray | None) -> NDArray:

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._core.checks import as_float_array, check_finite_scalar, check_option
+from .._core.collective import Workers
 from .._core.hessian import HESSIAN_FLOOR
 from .._core.labels import REGRESSION, Labels, Task, check_regression_shapes
 from .._core.namespace import asarray_on, to_numpy
@@ -68,6 +69,14 @@ class ClassSizes:
 
     counts: NDArray[np.float64]
     total: float
+
+    def summed(self, workers: Workers) -> ClassSizes:
+        """These (one worker's) sizes summed over the workers of a distributed training
+        (a worker may see fewer classes: the counts are padded to the most classes)."""
+        k = int(workers.max(np.array([float(self.counts.size)]))[0])
+        sums = workers.sum(np.concatenate([np.pad(self.counts, (0, k - self.counts.size)),
+                                           [self.total]]))
+        return ClassSizes(counts=sums[:k], total=float(sums[k]))
 
 
 class ACBMSELoss(Loss):
@@ -156,6 +165,9 @@ class ACBMSELoss(Loss):
         counts: NDArray = np.bincount(ids.reshape(-1), weights=elem_w, minlength=k)[:k] if k \
             else np.zeros(0)
         return ClassSizes(counts=counts, total=float(ww.sum()))
+
+    def _fit_stats_across(self, labels: Labels, w: Any, xp: Any, workers: Workers) -> ClassSizes:
+        return self._fit_stats(labels, w, xp).summed(workers)
 
     def _factors(self, stats: ClassSizes) -> NDArray:
         """Per-class factors ``c_k S / N_k``, and one more for ids beyond the last class."""

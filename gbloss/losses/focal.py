@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._core.checks import as_float_array, check_finite_scalar, check_n_classes
+from .._core.collective import Workers
 from .._core.hessian import (
     HessianPolicy,
     apply_hessian_policy,
@@ -330,8 +331,11 @@ class FocalLoss(DRWMixin, Loss):
         return ClassCounts.of(labels, w)
 
     def _uses_statistics(self) -> bool:
-        # the counts only resolve class weights ("balanced", "effective", or DRW's)
-        return self.class_weight is not None or self.drw_start_round is not None
+        return self._weights_from_counts()
+
+    def _fit_stats_across(self, labels: Labels, w: Any, xp: Any, workers: Workers
+                          ) -> ClassCounts:
+        return ClassCounts.of(labels, w).summed(workers)
 
     def _class_weight(self, stats: ClassCounts, on: bool) -> NDArray | None:
         """The resolved class weights (None: none), switched off before a DRW round."""

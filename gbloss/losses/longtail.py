@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._core.checks import as_float_array, check_finite_scalar, check_n_classes
+from .._core.collective import Workers
 from .._core.hessian import (
     HessianPolicy,
     apply_hessian_policy,
@@ -224,6 +225,13 @@ class LMFLoss(DRWMixin, Loss):
     # ---- statistics: the class counts; margins and class weights follow from them
     def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> ClassCounts:
         return ClassCounts.of(labels, w)
+
+    def _uses_statistics(self) -> bool:
+        return self.class_counts is None or self._weights_from_counts()
+
+    def _fit_stats_across(self, labels: Labels, w: Any, xp: Any, workers: Workers
+                          ) -> ClassCounts:
+        return ClassCounts.of(labels, w).summed(workers)
 
     def _counts(self, stats: ClassCounts) -> NDArray:
         """``class_counts`` when given, else the (fitted or training) counts."""

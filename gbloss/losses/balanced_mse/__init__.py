@@ -302,7 +302,10 @@ class BalancedMSELoss(Loss):
             if distinct < k:
                 raise ValueError(f"prior='gai' with n_components={k} needs at least {k} distinct "
                                  f"training labels; got {distinct}")
-            gm = GaussianMixture(n_components=k, random_state=self.random_state).fit(y)
+            # fitted on the labels in sorted order: the mixture depends on the labels, not on
+            # their order (the workers of a distributed training gather them in another)
+            gm = GaussianMixture(n_components=k, random_state=self.random_state).fit(
+                y[np.lexsort(y.T[::-1])])
             means, weights, covs = gm.means_, gm.weights_, gm.covariances_
         sigma2 = sigma * sigma
         s = covs + sigma2 * np.eye(d)[None]
