@@ -45,6 +45,7 @@ def client():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=":0", silence_logs=logging.ERROR)
     with distributed.Client(cluster) as c:
+        c.wait_for_workers(2, timeout=120)  # (a loaded machine starts them slowly)
         yield c
     cluster.close()
 

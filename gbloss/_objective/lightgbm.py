@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["REFUSE_DISTRIBUTED", "REFUSE_UNFITTED", "is_data", "read", "training_data_of"]
+__all__ = ["REFUSE_DISTRIBUTED", "REFUSE_UNFITTED", "is_data", "read", "refusal", "training_data_of"]
 
 THREAD_PARAMS = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
 
@@ -130,6 +130,22 @@ WARN_UNFITTED = (
     "gbloss.dask.lightgbm_objective(loss, y, w). (A single-machine fit inside a Dask task is "
     "unaffected.)"
 )
+
+
+def refusal(message: str) -> ValueError:
+    """The error to raise from an objective running in a distributed LightGBM training, once
+    this process's LightGBM network is freed.
+
+    ``lightgbm.dask`` frees a worker's network only after a successful fit. A worker whose
+    objective raised kept its sockets and its network state: its peers could wait in their
+    next all-reduce until LightGBM's ``time_out`` (two hours), holding their Dask threads, and
+    the next training on these workers could hang (the intermittent Dask test hang). Freed,
+    the peers fail at once and the next training starts clean.
+    """
+    import lightgbm.basic as lgb_basic  # (LightGBM is running: it is imported)
+
+    lgb_basic._safe_call(lgb_basic._LIB.LGBM_NetworkFree())
+    return ValueError(message)
 
 
 def in_dask_worker() -> bool:

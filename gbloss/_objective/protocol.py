@@ -136,7 +136,7 @@ def _reduce(loss: Any, call: Call) -> Reduce | None:
         return None
     if (call.form == "lightgbm" and lgb_calls.is_distributed(call.data)) or \
             (call.form == "lightgbm-sklearn" and lgb_calls.in_dask_worker()):
-        raise ValueError(lgb_calls.REFUSE_DISTRIBUTED.format(name=type(loss).__name__))
+        raise lgb_calls.refusal(lgb_calls.REFUSE_DISTRIBUTED.format(name=type(loss).__name__))
     if call.form in ("xgboost", "xgboost-sklearn"):
         return xgb_calls.collective_reduce()
     return None
@@ -149,7 +149,7 @@ def _check_local_statistics(loss: Any, call: Call) -> None:
         return
     text = {"loss": repr(loss)}
     if call.form == "lightgbm" and lgb_calls.is_distributed(call.data):
-        raise ValueError(lgb_calls.REFUSE_UNFITTED.format(**text))
+        raise lgb_calls.refusal(lgb_calls.REFUSE_UNFITTED.format(**text))
     if call.form == "lightgbm-sklearn" and lgb_calls.in_dask_worker():
         warnings.warn(lgb_calls.WARN_UNFITTED.format(**text), UserWarning, stacklevel=3)
 
