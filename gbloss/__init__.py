@@ -20,6 +20,8 @@ from ._objective.rounds import drw_callback
 from ._version import __version__
 from .losses import (
     ACBMSELoss,
+    ACELoss,
+    AsymmetricLoss,
     BalancedMSELoss,
     CrossEntropyLoss,
     DiceLoss,
@@ -29,6 +31,9 @@ from .losses import (
     Loss,
     PELoss,
     acb_mse,
+    ace,
+    asymmetric,
+    awe,
     balanced_mse,
     class_weights,
     cross_entropy,
@@ -42,6 +47,8 @@ from .losses import (
 __all__ = [
     "HESSIAN_FLOOR",
     "ACBMSELoss",
+    "ACELoss",
+    "AsymmetricLoss",
     "BalancedMSELoss",
     "CrossEntropyLoss",
     "DiceLoss",
@@ -54,6 +61,9 @@ __all__ = [
     "PELoss",
     "__version__",
     "acb_mse",
+    "ace",
+    "asymmetric",
+    "awe",
     "balanced_mse",
     "class_weights",
     "cross_entropy",

@@ -5,6 +5,7 @@
 * :mod:`.longtail` -- LDAM and LMF;
 * :mod:`.overlap` -- soft Dice and PointWise Exponential Loss;
 * :mod:`.acb_mse` -- ACB-MSE;
+* :mod:`.asymmetric` -- ASL and gbdtCBL's asymmetric cross-entropy (ACE, AWE);
 * :mod:`.balanced_mse` -- Balanced MSE (BMC, BNI, GAI);
 * :mod:`._contract` -- the :class:`Loss` contract; :mod:`._weights`,
   :mod:`._init`, :mod:`._drw` -- class weights, constant-margin solvers,
@@ -14,6 +15,7 @@
 from ._contract import Loss
 from ._weights import ClassCounts, class_weights
 from .acb_mse import ACBMSELoss, ClassSizes, acb_mse
+from .asymmetric import ACELoss, AsymmetricLoss, ace, asymmetric, awe
 from .balanced_mse import BalancedMSELoss, BalancedStats, balanced_mse
 from .focal import CrossEntropyLoss, FocalLoss, cross_entropy, focal
 from .longtail import LDAMLoss, LMFLoss, ldam, lmf
@@ -21,6 +23,8 @@ from .overlap import DiceLoss, PELoss, dice, pel
 
 __all__ = [
     "ACBMSELoss",
+    "ACELoss",
+    "AsymmetricLoss",
     "BalancedMSELoss",
     "BalancedStats",
     "ClassCounts",
@@ -33,6 +37,9 @@ __all__ = [
     "Loss",
     "PELoss",
     "acb_mse",
+    "ace",
+    "asymmetric",
+    "awe",
     "balanced_mse",
     "class_weights",
     "cross_entropy",

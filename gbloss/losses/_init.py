@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize
 
-__all__ = ["EPS", "EXTREME_LOGIT", "root", "sigmoid_constant", "softmax_constant"]
+__all__ = ["EPS", "EXTREME_LOGIT", "root", "scan_constant", "sigmoid_constant", "softmax_constant"]
 
 EPS = float(np.finfo(np.float64).eps)
 #: The logit of ``1 - eps``: a class absent from the labels gets probability ``eps``.
@@ -85,3 +85,27 @@ def softmax_constant(
     raw[:] = math.log(EPS)
     raw[idx] = solution
     return raw - raw.mean()
+
+
+def scan_constant(pos: float, neg: float, value: Callable[[float], float],
+                  slope: Callable[[float], float], *, limit: float = 60.0) -> float:
+    """The constant margin of a two-class loss that need not be convex in the margin.
+
+    ``value(z)`` and ``slope(z)``: the total loss and its derivative at ``z``.
+    The global minimum on a grid over ``[-limit, limit]`` (step 1/4) is refined
+    by Brent's method on the slope between its neighbours; a minimum at the
+    edge of the grid stays there. One class missing: as :func:`sigmoid_constant`.
+    """
+    if pos <= 0 or neg <= 0:
+        return sigmoid_constant(pos, neg)
+    grid = np.linspace(-limit, limit, int(8 * limit) + 1)
+    values = np.array([value(float(z)) for z in grid])
+    i = int(np.argmin(values))
+    if i in (0, grid.size - 1):
+        return float(grid[i])
+    lo, hi = float(grid[i - 1]), float(grid[i + 1])
+    if slope(lo) <= 0 <= slope(hi):
+        return float(optimize.brentq(slope, lo, hi, xtol=1e-14, rtol=4 * EPS))
+    res = optimize.minimize_scalar(value, bounds=(lo, hi), method="bounded",
+                                   options={"xatol": 1e-12})
+    return float(res.x)
