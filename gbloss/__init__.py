@@ -30,6 +30,7 @@ from .losses import (
     LMFLoss,
     Loss,
     PELoss,
+    PolyLoss,
     acb_mse,
     ace,
     asymmetric,
@@ -42,6 +43,7 @@ from .losses import (
     ldam,
     lmf,
     pel,
+    poly,
 )
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "Metric",
     "Objective",
     "PELoss",
+    "PolyLoss",
     "__version__",
     "acb_mse",
     "ace",
@@ -74,6 +77,7 @@ __all__ = [
     "lightgbm",
     "lmf",
     "pel",
+    "poly",
     "xgboost",
 ]
 

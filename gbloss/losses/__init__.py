@@ -4,6 +4,7 @@
 * :mod:`.focal` -- class-weighted cross-entropy and focal loss;
 * :mod:`.longtail` -- LDAM and LMF;
 * :mod:`.overlap` -- soft Dice and PointWise Exponential Loss;
+* :mod:`.poly` -- PolyLoss (Poly-1 cross-entropy and focal);
 * :mod:`.acb_mse` -- ACB-MSE;
 * :mod:`.asymmetric` -- ASL and gbdtCBL's asymmetric cross-entropy (ACE, AWE);
 * :mod:`.balanced_mse` -- Balanced MSE (BMC, BNI, GAI);
@@ -20,6 +21,7 @@ from .balanced_mse import BalancedMSELoss, BalancedStats, balanced_mse
 from .focal import CrossEntropyLoss, FocalLoss, cross_entropy, focal
 from .longtail import LDAMLoss, LMFLoss, ldam, lmf
 from .overlap import DiceLoss, PELoss, dice, pel
+from .poly import PolyLoss, poly
 
 __all__ = [
     "ACBMSELoss",
@@ -36,6 +38,7 @@ __all__ = [
     "LMFLoss",
     "Loss",
     "PELoss",
+    "PolyLoss",
     "acb_mse",
     "ace",
     "asymmetric",
@@ -48,4 +51,5 @@ __all__ = [
     "ldam",
     "lmf",
     "pel",
+    "poly",
 ]

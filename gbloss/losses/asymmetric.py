@@ -35,7 +35,7 @@ from .._core.namespace import to_numpy
 from .._core.special import LOG_ZERO, int_power, log1p, log_sigmoid_from, sigmoid_parts
 from .._objective.binding import CallContext
 from ._contract import Loss
-from ._init import scan_constant, softmax_constant
+from ._init import kernel_sigmoid_constant, kernel_softmax_constant
 from .focal import focal_branch, softmax_focal, softmax_rows
 
 __all__ = ["ACELoss", "AsymmetricLoss", "ace", "ace_negative_branch", "asymmetric",
@@ -312,9 +312,9 @@ class AsymmetricLoss(Loss):
         if labels.task == MULTICLASS:
             kernel = functools.partial(asymmetric_softmax_kernel, **common, scale=1.0,
                                        label_smoothing=float(self.label_smoothing))
-            return _softmax_init(kernel, y, w, labels.n_classes)
+            return kernel_softmax_constant(kernel, y, w, labels.n_classes)
         kernel = functools.partial(asymmetric_sigmoid_kernel, **common, clip=float(self.clip))
-        return _sigmoid_init(kernel, y, w)
+        return kernel_sigmoid_constant(kernel, y, w)
 
 
 class ACELoss(Loss):
@@ -352,54 +352,7 @@ class ACELoss(Loss):
         w = None if w is None else to_numpy(w).astype(np.float64)
         kernel = functools.partial(ace_sigmoid_kernel, margin=float(self.margin),
                                    pos_weight=float(self.pos_weight), hessian="exact")
-        return _sigmoid_init(kernel, y, w)
-
-
-# ---------------------------------------------------------------- init scores
-def _sigmoid_init(kernel: Any, y: NDArray, w: NDArray | None) -> NDArray:
-    """Per column: the constant margin minimising ``pos P(z) + neg N(z)`` (grid + Brent)."""
-    ww = 1.0 if w is None else (w if y.ndim == 1 else w[:, None])
-    pos, neg = np.sum(ww * y, axis=0), np.sum(ww * (1 - y), axis=0)
-    rows = np.array([1.0, 0.0])
-
-    def solve(a: float, b: float) -> float:
-        weights = np.array([a, b])
-
-        def value(z: float) -> float:
-            with np.errstate(all="ignore"):
-                (v,) = kernel(rows, None, np.full(2, z), np, mode="value")
-            return float(weights @ v)
-
-        def slope(z: float) -> float:
-            with np.errstate(all="ignore"):
-                g, _ = kernel(rows, weights, np.full(2, z), np, mode="grad_hess")
-            return float(np.sum(g))
-
-        return scan_constant(a, b, value, slope)
-
-    if y.ndim == 1:
-        return np.asarray(solve(float(pos), float(neg)))
-    return np.array([solve(float(pos[j]), float(neg[j])) for j in range(pos.shape[0])])
-
-
-def _softmax_init(kernel: Any, y: NDArray, w: NDArray | None, n_classes: int) -> NDArray:
-    """Centred constant margins minimising the total loss (BFGS from the log frequencies)."""
-    counts = np.bincount(y.astype(np.intp), weights=w, minlength=n_classes)
-    rows = np.arange(n_classes, dtype=np.int32)
-
-    def objective(idx: NDArray) -> Any:
-        def fun(c: NDArray) -> tuple[float, NDArray]:
-            full = np.full(n_classes, np.log(np.finfo(np.float64).eps))
-            full[idx] = c
-            zz = np.broadcast_to(full, (n_classes, n_classes))
-            with np.errstate(all="ignore"):
-                (val,) = kernel(rows, None, zz, np, mode="value")
-                g, _ = kernel(rows, counts, zz, np, mode="grad_hess")
-            return float(counts @ val), np.sum(g, axis=0)[idx]
-
-        return fun
-
-    return softmax_constant(counts, objective)
+        return kernel_sigmoid_constant(kernel, y, w)
 
 
 # ---------------------------------------------------------------------- factories
