@@ -595,3 +595,51 @@ def test_ace_refuses_multiclass_data():
     with pytest.raises(ValueError, match="does not support multiclass"):
         gbloss.ace().gradient_hessian(np.array([0, 1, 2]), np.zeros((3, 3)))
     assert isinstance(gbloss.awe(), ACELoss)
+
+
+# ------------------------------------------------------------- gbloss.torch twins
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("params", [(0.0, 4.0, 0.05), (1.0, 2.0, 0.0), (0.5, 0.0, 0.1)])
+def test_torch_twin_equals_the_boosting_loss(rng, dtype, params):
+    import gbloss.torch as gt
+
+    z = margins(rng, (30, 4))
+    y = (rng.random((30, 4)) < 0.3).astype(float)
+    t = rng.integers(0, 4, 30)
+    loss = gbloss.asymmetric(*params, label_smoothing=0.2)
+    module = gt.AsymmetricLoss(*params, label_smoothing=0.2, reduction="sum")
+    rtol = 1e-5 if dtype == torch.float32 else 1e-12
+    for labels, target in ((y, torch.as_tensor(y, dtype=dtype)), (t, torch.as_tensor(t))):
+        zt = torch.as_tensor(z, dtype=dtype).requires_grad_(True)
+        value = module(zt, target)
+        (grad,) = torch.autograd.grad(value, zt)
+        assert value.dtype == dtype
+        np.testing.assert_allclose(value.item(), loss.loss(labels, z) * 30, rtol=rtol)
+        np.testing.assert_allclose(grad.numpy(), loss.gradient_hessian(labels, z)[0],
+                                   rtol=rtol, atol=1e-6 if dtype == torch.float32 else 1e-14)
+    per = gt.functional.asymmetric_loss(torch.as_tensor(z), torch.as_tensor(y),
+                                        gamma_pos=params[0], gamma_neg=params[1],
+                                        clip=params[2], reduction="none")
+    assert per.shape == (30, 4)
+    np.testing.assert_allclose(per.numpy().sum(1).mean(), loss.loss(y, z), rtol=1e-12)
+
+
+def test_torch_ace_twin_and_reference_sum(rng):
+    import gbloss.torch as gt
+
+    z = rng.normal(0, 3, (20, 3))
+    y = (rng.random((20, 3)) < 0.3).astype(float)
+    zt = t64(z).requires_grad_(True)
+    value = gt.ACELoss(0.1, 3.0, reduction="sum")(zt, t64(y))
+    (grad,) = torch.autograd.grad(value, zt)
+    loss = gbloss.awe(3.0, 0.1)
+    assert value.item() == pytest.approx(loss.loss(y, z) * 20, rel=1e-12)
+    np.testing.assert_allclose(grad.numpy(), loss.gradient_hessian(y, z)[0], rtol=1e-12)
+    # the reference AsymmetricLoss returns the sum: reduction="sum" matches it
+    ref = RefAsymmetricLoss(gamma_neg=4, gamma_pos=1, clip=0.05)(t64(z), t64(y))
+    ours = gt.functional.asymmetric_loss(t64(z), t64(y), gamma_pos=1, reduction="sum")
+    assert ours.item() == pytest.approx(ref.item(), rel=1e-12)
+    with pytest.raises(ValueError, match="reduction"):
+        gt.AsymmetricLoss(reduction="avg")
+    with pytest.raises(ValueError, match="clip"):
+        gt.functional.asymmetric_loss(t64(z), t64(y), clip=1.5)

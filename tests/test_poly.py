@@ -254,3 +254,30 @@ def test_pickle_clone_and_bad_parameters(rng):
                           ({"hessian": "newton"}, "hessian"), ({"n_classes": 1}, "n_classes")):
         with pytest.raises(ValueError, match=match):
             gbloss.poly(**kwargs)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(("eps", "gamma"), [(1.0, 0.0), (-1.0, 2.0), (2.0, 0.5)])
+def test_torch_twin_equals_the_boosting_loss(rng, dtype, eps, gamma):
+    import gbloss.torch as gt
+
+    z = margins(rng, (30, 4))
+    y = (rng.random((30, 4)) < 0.3).astype(float)
+    t = rng.integers(0, 4, 30)
+    loss = gbloss.poly(eps, gamma)
+    rtol = 1e-5 if dtype == torch.float32 else 1e-12
+    for labels, target, n in ((y, torch.as_tensor(y, dtype=dtype), 30),
+                              (t, torch.as_tensor(t), 30)):
+        zt = torch.as_tensor(z, dtype=dtype).requires_grad_(True)
+        value = gt.PolyLoss(eps, gamma, reduction="sum")(zt, target)
+        (grad,) = torch.autograd.grad(value, zt)
+        assert value.dtype == dtype
+        np.testing.assert_allclose(value.item(), loss.loss(labels, z) * n, rtol=rtol)
+        np.testing.assert_allclose(grad.numpy(), loss.gradient_hessian(labels, z)[0],
+                                   rtol=rtol, atol=1e-6 if dtype == torch.float32 else 1e-14)
+    # the reference's call: mean over rows
+    ref = RefPolyLoss(2.0)(t64(z), torch.as_tensor(t))
+    assert gt.functional.poly_loss(t64(z), torch.as_tensor(t), epsilon=2.0).item() == \
+        pytest.approx(ref.item(), rel=1e-12)
+    with pytest.raises(ValueError, match="epsilon"):
+        gt.PolyLoss(epsilon=-2.0)(t64(z), torch.as_tensor(t))

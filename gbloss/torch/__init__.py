@@ -129,6 +129,8 @@ from . import functional
 from .functional import drw_weights
 from .nn import (
     ACBLoss,
+    ACELoss,
+    AsymmetricLoss,
     BMCLoss,
     BNILoss,
     CrossEntropyLoss,
@@ -138,12 +140,15 @@ from .nn import (
     LDAMLoss,
     LMFLoss,
     PELoss,
+    PolyLoss,
     SigmoidFocalLoss,
     SoftmaxFocalLoss,
 )
 
 __all__ = [
     "ACBLoss",
+    "ACELoss",
+    "AsymmetricLoss",
     "BMCLoss",
     "BNILoss",
     "CrossEntropyLoss",
@@ -153,6 +158,7 @@ __all__ = [
     "LDAMLoss",
     "LMFLoss",
     "PELoss",
+    "PolyLoss",
     "SigmoidFocalLoss",
     "SoftmaxFocalLoss",
     "drw_weights",

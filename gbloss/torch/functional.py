@@ -78,12 +78,14 @@ This module re-exports the functions of one module per family:
 :mod:`gbloss.torch.focal` (sigmoid and softmax focal loss, cross-entropy),
 :mod:`gbloss.torch.longtail` (LDAM, LMF, DRW), :mod:`gbloss.torch.acb_mse`,
 :mod:`gbloss.torch.balanced_mse` (BMC, BNI, GAI) and
-:mod:`gbloss.torch.overlap` (Dice, PEL).
+:mod:`gbloss.torch.overlap` (Dice, PEL), :mod:`gbloss.torch.asymmetric` (ASL, ACE / AWE)
+and :mod:`gbloss.torch.poly` (PolyLoss).
 """
 
 from __future__ import annotations
 
 from .acb_mse import acb_mse_loss
+from .asymmetric import ace_loss, asymmetric_loss
 from .balanced_mse import bmc_loss, bni_buckets, bni_loss, gai_loss, gmm_tensors
 from .focal import (
     cross_entropy,
@@ -94,9 +96,12 @@ from .focal import (
 )
 from .longtail import class_margins, drw_weights, ldam_loss, lmf_loss
 from .overlap import dice_loss, pel_loss
+from .poly import poly_loss
 
 __all__ = [
     "acb_mse_loss",
+    "ace_loss",
+    "asymmetric_loss",
     "bmc_loss",
     "bni_buckets",
     "bni_loss",
@@ -111,6 +116,7 @@ __all__ = [
     "ldam_loss",
     "lmf_loss",
     "pel_loss",
+    "poly_loss",
     "sigmoid_focal_loss",
     "softmax_focal_loss",
 ]
