@@ -397,7 +397,8 @@ def test_the_clipped_term_tends_to_focal_as_the_clip_vanishes(rng, gamma):
 def test_finite_and_positive_at_extreme_margins(loss, dtype):
     top = float(np.finfo(dtype).max)
     for scale in (30.0, 1e4, 1e30, top):
-        z = (np.array([[1.0, -1.0, 0.5], [-1.0, 1.0, -0.5], [0.0, 1.0, -1.0]]) * scale).astype(dtype)
+        base = np.array([[1.0, -1.0, 0.5], [-1.0, 1.0, -0.5], [0.0, 1.0, -1.0]])
+        z = (base * scale).astype(dtype)
         y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 1.0]])
         tasks = [(y, z), (y[:, 0], z[:, 0])]
         if isinstance(loss, AsymmetricLoss):

@@ -164,7 +164,8 @@ def test_epsilon_minus_one_is_the_edge_of_a_valid_loss(gamma):
 def test_finite_and_positive_at_extreme_margins(loss, dtype):
     top = float(np.finfo(dtype).max)
     for scale in (30.0, 1e4, 1e30, top):
-        z = (np.array([[1.0, -1.0, 0.5], [-1.0, 1.0, -0.5], [0.0, 1.0, -1.0]]) * scale).astype(dtype)
+        base = np.array([[1.0, -1.0, 0.5], [-1.0, 1.0, -0.5], [0.0, 1.0, -1.0]])
+        z = (base * scale).astype(dtype)
         y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 1.0]])
         for labels, raw in ((y, z), (y[:, 0], z[:, 0]), (np.array([0, 1, 2]), z)):
             g, h = loss.gradient_hessian(labels, raw)
@@ -231,7 +232,8 @@ def test_trains_in_both_boosters_and_the_estimators():
     assert loss.loss(y, raw) < 0.7 * loss.loss(y, np.full(y.size, loss.init_score(y)))
     scores = [
         xgb.XGBClassifier(n_estimators=10, max_depth=3, n_jobs=1,
-                          **gbloss.xgboost.estimator_params(loss, y)).fit(X, y).predict_proba(X)[:, 1],
+                          **gbloss.xgboost.estimator_params(loss, y))
+        .fit(X, y).predict_proba(X)[:, 1],
         lgb.LGBMClassifier(objective=loss, n_estimators=10, verbose=-1, n_jobs=1).fit(X, y)
         .predict(X, raw_score=True),
         *(GBLossClassifier(loss, booster=b, n_estimators=10, n_jobs=1).fit(X, y)

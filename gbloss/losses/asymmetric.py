@@ -296,8 +296,9 @@ class AsymmetricLoss(Loss):
 
     def _kernel(self, labels: Labels, stats: Any, mode: str, xp: Any, dtype: Any,
                 context: CallContext) -> Any:
-        common = {"gamma_pos": float(self.gamma_pos), "gamma_neg": float(self.gamma_neg),
-                  "mode": mode, "hessian": self.hessian}
+        common: dict[str, Any] = {"gamma_pos": float(self.gamma_pos),
+                                  "gamma_neg": float(self.gamma_neg),
+                                  "mode": mode, "hessian": self.hessian}
         if labels.task == MULTICLASS:
             return functools.partial(asymmetric_softmax_kernel, **common,
                                      label_smoothing=float(self.label_smoothing),
@@ -307,8 +308,8 @@ class AsymmetricLoss(Loss):
     def _init_constant(self, labels: Labels, w: Any, stats: Any) -> NDArray:
         y = to_numpy(labels.y).astype(np.float64)
         w = None if w is None else to_numpy(w).astype(np.float64)
-        common = {"gamma_pos": float(self.gamma_pos), "gamma_neg": float(self.gamma_neg),
-                  "hessian": "exact"}
+        common: dict[str, Any] = {"gamma_pos": float(self.gamma_pos),
+                                  "gamma_neg": float(self.gamma_neg), "hessian": "exact"}
         if labels.task == MULTICLASS:
             kernel = functools.partial(asymmetric_softmax_kernel, **common, scale=1.0,
                                        label_smoothing=float(self.label_smoothing))

@@ -160,7 +160,8 @@ class PolyLoss(Loss):
 
     def _kernel(self, labels: Labels, stats: Any, mode: str, xp: Any, dtype: Any,
                 context: CallContext) -> Any:
-        common = {"gamma": float(self.gamma), "epsilon": float(self.epsilon), "mode": mode,
+        common: dict[str, Any] = {"gamma": float(self.gamma), "epsilon": float(self.epsilon),
+                                  "mode": mode,
                   "hessian": self.hessian}
         if labels.task == MULTICLASS:
             return functools.partial(poly_softmax_kernel, **common,
@@ -170,7 +171,8 @@ class PolyLoss(Loss):
     def _init_constant(self, labels: Labels, w: Any, stats: Any) -> NDArray:
         y = to_numpy(labels.y).astype(np.float64)
         w = None if w is None else to_numpy(w).astype(np.float64)
-        common = {"gamma": float(self.gamma), "epsilon": float(self.epsilon), "hessian": "exact"}
+        common: dict[str, Any] = {"gamma": float(self.gamma), "epsilon": float(self.epsilon),
+                                  "hessian": "exact"}
         if labels.task == MULTICLASS:
             return kernel_softmax_constant(
                 functools.partial(poly_softmax_kernel, **common, scale=1.0), y, w,
