@@ -319,7 +319,10 @@ class AsymmetricLoss(Loss):
 
 
 class ACELoss(Loss):
-    r"""gbdtCBL's asymmetric cross-entropy (ACE; AWE with ``pos_weight``); see :func:`gbloss.ace`."""
+    r"""gbdtCBL's asymmetric cross-entropy (ACE; AWE with ``pos_weight``).
+
+    See :func:`gbloss.ace` and :func:`gbloss.awe`.
+    """
 
     _name = "ace"
     _tasks = (BINARY, MULTILABEL)
