@@ -503,8 +503,8 @@ def test_asl_raises_recall_on_multilabel_data_in_xgboost_and_lightgbm():
         base = np.tile(loss.init_score(Y), (Y.shape[0], 1))
         assert loss.loss(Y, raw) < 0.8 * loss.loss(Y, base)
     assert recall["asl"] > recall["ce"] + 0.1
-    # LightGBM: binary data, one column
-    y = Y[:, 0]
+    # LightGBM: binary data, one column (a copy: LightGBM warns about sliced arrays)
+    y = np.ascontiguousarray(Y[:, 0])
     ds = lgb.Dataset(X, y)
     params = {"num_leaves": 7, "learning_rate": 0.3, "num_threads": 1, "verbose": -1}
     preds = {}
