@@ -5,7 +5,9 @@
 * :mod:`.longtail` -- LDAM and LMF;
 * :mod:`.logit_adjusted` -- logit adjustment, Balanced Softmax, VS loss;
 * :mod:`.overlap` -- soft Dice and PointWise Exponential Loss;
+* :mod:`.poly` -- PolyLoss (Poly-1 cross-entropy and focal);
 * :mod:`.acb_mse` -- ACB-MSE;
+* :mod:`.asymmetric` -- ASL and gbdtCBL's asymmetric cross-entropy (ACE, AWE);
 * :mod:`.balanced_mse` -- Balanced MSE (BMC, BNI, GAI);
 * :mod:`.focal_regression` -- Focal-R; :mod:`._lds` -- LDS weights (not a loss);
 * :mod:`._contract` -- the :class:`Loss` contract; :mod:`._weights`,
@@ -17,6 +19,7 @@ from ._contract import Loss
 from ._lds import lds_weights
 from ._weights import ClassCounts, class_weights
 from .acb_mse import ACBMSELoss, ClassSizes, acb_mse
+from .asymmetric import ACELoss, AsymmetricLoss, ace, asymmetric, awe
 from .balanced_mse import BalancedMSELoss, BalancedStats, balanced_mse
 from .focal import CrossEntropyLoss, FocalLoss, cross_entropy, focal
 from .focal_regression import FocalRegressionLoss, focal_regression
@@ -30,9 +33,12 @@ from .logit_adjusted import (
 )
 from .longtail import LDAMLoss, LMFLoss, ldam, lmf
 from .overlap import DiceLoss, PELoss, dice, pel
+from .poly import PolyLoss, poly
 
 __all__ = [
     "ACBMSELoss",
+    "ACELoss",
+    "AsymmetricLoss",
     "BalancedMSELoss",
     "BalancedSoftmaxLoss",
     "BalancedStats",
@@ -47,8 +53,12 @@ __all__ = [
     "LogitAdjustedLoss",
     "Loss",
     "PELoss",
+    "PolyLoss",
     "VSLoss",
     "acb_mse",
+    "ace",
+    "asymmetric",
+    "awe",
     "balanced_mse",
     "balanced_softmax",
     "class_weights",
@@ -61,5 +71,6 @@ __all__ = [
     "lmf",
     "logit_adjusted",
     "pel",
+    "poly",
     "vs_loss",
 ]

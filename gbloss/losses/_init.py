@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize
 
-__all__ = ["EPS", "EXTREME_LOGIT", "root", "sigmoid_constant", "softmax_constant"]
+__all__ = ["EPS", "EXTREME_LOGIT", "kernel_sigmoid_constant", "kernel_softmax_constant", "root",
+           "scan_constant", "sigmoid_constant", "softmax_constant"]
 
 EPS = float(np.finfo(np.float64).eps)
 #: The logit of ``1 - eps``: a class absent from the labels gets probability ``eps``.
@@ -85,3 +87,79 @@ def softmax_constant(
     raw[:] = math.log(EPS)
     raw[idx] = solution
     return raw - raw.mean()
+
+
+def scan_constant(pos: float, neg: float, value: Callable[[float], float],
+                  slope: Callable[[float], float], *, limit: float = 60.0) -> float:
+    """The constant margin of a two-class loss that need not be convex in the margin.
+
+    ``value(z)`` and ``slope(z)``: the total loss and its derivative at ``z``.
+    The global minimum on a grid over ``[-limit, limit]`` (step 1/4) is refined
+    by Brent's method on the slope between its neighbours; a minimum at the
+    edge of the grid stays there. One class missing: as :func:`sigmoid_constant`.
+    """
+    if pos <= 0 or neg <= 0:
+        return sigmoid_constant(pos, neg)
+    grid = np.linspace(-limit, limit, int(8 * limit) + 1)
+    values = np.array([value(float(z)) for z in grid])
+    i = int(np.argmin(values))
+    if i in (0, grid.size - 1):
+        return float(grid[i])
+    lo, hi = float(grid[i - 1]), float(grid[i + 1])
+    if slope(lo) <= 0 <= slope(hi):
+        return float(optimize.brentq(slope, lo, hi, xtol=1e-14, rtol=4 * EPS))
+    res = optimize.minimize_scalar(value, bounds=(lo, hi), method="bounded",
+                                   options={"xatol": 1e-12})
+    return float(res.x)
+
+
+def kernel_sigmoid_constant(kernel: Any, y: NDArray, w: NDArray | None) -> NDArray:
+    """Constant margins of a sigmoid loss from its row kernel, by :func:`scan_constant`.
+
+    ``kernel(y, w, z, np, mode=...)``: the loss's row kernel (exact Hessian). A
+    float array for 1-D labels ``y``, one margin per column for 2-D ones.
+    """
+    ww = 1.0 if w is None else (w if y.ndim == 1 else w[:, None])
+    pos, neg = np.sum(ww * y, axis=0), np.sum(ww * (1 - y), axis=0)
+    rows = np.array([1.0, 0.0])
+
+    def solve(a: float, b: float) -> float:
+        weights = np.array([a, b])
+
+        def value(z: float) -> float:
+            with np.errstate(all="ignore"):
+                (v,) = kernel(rows, None, np.full(2, z), np, mode="value")
+            return float(weights @ v)
+
+        def slope(z: float) -> float:
+            with np.errstate(all="ignore"):
+                g, _ = kernel(rows, weights, np.full(2, z), np, mode="grad_hess")
+            return float(np.sum(g))
+
+        return scan_constant(a, b, value, slope)
+
+    if y.ndim == 1:
+        return np.asarray(solve(float(pos), float(neg)))
+    return np.array([solve(float(pos[j]), float(neg[j])) for j in range(pos.shape[0])])
+
+
+def kernel_softmax_constant(kernel: Any, y: NDArray, w: NDArray | None,
+                            n_classes: int) -> NDArray:
+    """Centred constant margins of a softmax loss from its row kernel, by
+    :func:`softmax_constant` (absent classes held at probability ``eps``)."""
+    counts = np.bincount(y.astype(np.intp), weights=w, minlength=n_classes)
+    rows = np.arange(n_classes, dtype=np.int32)
+
+    def objective(idx: NDArray) -> Any:
+        def fun(c: NDArray) -> tuple[float, NDArray]:
+            full = np.full(n_classes, np.log(np.finfo(np.float64).eps))
+            full[idx] = c
+            zz = np.broadcast_to(full, (n_classes, n_classes))
+            with np.errstate(all="ignore"):
+                (val,) = kernel(rows, None, zz, np, mode="value")
+                g, _ = kernel(rows, counts, zz, np, mode="grad_hess")
+            return float(counts @ val), np.sum(g, axis=0)[idx]
+
+        return fun
+
+    return softmax_constant(counts, objective)

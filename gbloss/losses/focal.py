@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -49,7 +49,7 @@ from ._posterior import MARGIN_BOUND, focal_log_slope, softmax_focal_log_slope
 from ._weights import SCHEMES, ClassCounts, check_class_weight_values, resolve_class_weight
 
 __all__ = ["CrossEntropyLoss", "FocalLoss", "cross_entropy", "focal", "focal_branch",
-           "sigmoid_kernel", "softmax_focal", "softmax_kernel"]
+           "sigmoid_kernel", "softmax_focal", "softmax_kernel", "softmax_rows"]
 
 
 # ----------------------------------------------------------------------------- math
@@ -102,6 +102,52 @@ def focal_branch(z: Any, gamma: float, xp: Any, mode: str) -> tuple[Any, ...]:
     d2 = qgp * ((2 * gamma + 1) * q + (q - gamma * p) * t)
     return d1, d2, qgp * q
 
+class SoftmaxRows(NamedTuple):
+    """The pieces of a softmax row that the softmax losses share (see :func:`softmax_rows`)."""
+
+    m: Any  # one-hot of the true class t, (n, k)
+    not_m: Any  # 1 - m
+    shifted: Any  # z - max(z), clamped to the float range, (n, k)
+    log_total: Any  # log sum exp(shifted), (n,)
+    other: Any  # sum of exp(shifted) over the other classes, (n,)
+    q: Any  # 1 - p_t, summed from the other classes, (n,)
+    log_u: Any  # log p_t, (n,)
+    p: Any  # softmax(z), (n, k)
+    a: Any  # [k = t] - p_k without cancellation, (n, k)
+    comp: Any  # 1 - p_k without cancellation (None unless asked for), (n, k)
+
+
+def softmax_rows(t: Any, z: Any, xp: Any, *, complement: bool = False) -> SoftmaxRows:
+    """Softmax probabilities of ``(n, k)`` margins and the true class's ``q = 1 - p_t`` and
+    ``log p_t``, each kept relatively accurate in the tails (:func:`softmax_focal`'s notes);
+    ``complement=True`` also forms ``1 - p_k`` without cancellation."""
+    n_classes = z.shape[-1]
+    m = xp.astype(xp.reshape(t, (-1, 1)) == xp.reshape(arange_like(n_classes, t, xp), (1, -1)),
+                  z.dtype)
+    not_m = 1 - m
+    # a row spanning more than the float range would give -inf (and 0 * inf): clamped
+    shifted = xp.clip(z - xp.max(z, axis=-1, keepdims=True), min=-finite_bound(z.dtype))
+    ex = xp.exp(shifted)
+    total = xp.sum(ex, axis=-1)
+    log_total = xp.log(total)
+    other = xp.sum(ex * not_m, axis=-1)  # sum of exp over the other classes: q * total
+    q = other / total
+    log_u_direct = xp.sum(shifted * m, axis=-1) - log_total
+    # log u: log1p(-q) while q is small (u near 1), the direct difference otherwise.
+    log_u = xp.where(q < 0.5, log1p(-xp.where(q < 0.5, q, 0), xp), log_u_direct)
+    p = ex / xp.reshape(total, (-1, 1))
+    # [k = t] - p_k without cancellation (q for the true class). Blends with the 0/1
+    # masks are exact and, unlike `where`, cost one cheap pass each.
+    a = m * xp.reshape(q, (-1, 1)) - not_m * p
+    comp = None
+    if complement:
+        # 1 - p_k without cancellation: for a class with p_k > 1/2 (the unique maximum)
+        # it is the sum of the classes below the maximum.
+        dominant = xp.astype(p > 0.5, z.dtype)
+        rest = xp.sum(ex * xp.astype(shifted < 0, z.dtype), axis=-1)
+        comp = dominant * xp.reshape(rest / total, (-1, 1)) + (1 - dominant) * (1 - p)
+    return SoftmaxRows(m, not_m, shifted, log_total, other, q, log_u, p, a, comp)
+
 
 def softmax_focal(
     t: Any, z: Any, gamma: float, xp: Any, mode: str
@@ -138,34 +184,12 @@ def softmax_focal(
     Reference: the derivation in gbdtCBL (Luo et al., Neurocomputing 634, 2025)
     agrees with this one; both are checked against autograd in the tests.
     """
-    n_classes = z.shape[-1]
-    m = xp.astype(xp.reshape(t, (-1, 1)) == xp.reshape(arange_like(n_classes, t, xp), (1, -1)),
-                  z.dtype)
-    not_m = 1 - m
-    # a row spanning more than the float range would give -inf (and 0 * inf): clamped
-    shifted = xp.clip(z - xp.max(z, axis=-1, keepdims=True), min=-finite_bound(z.dtype))
-    ex = xp.exp(shifted)
-    total = xp.sum(ex, axis=-1)
-    log_total = xp.log(total)
-    other = xp.sum(ex * not_m, axis=-1)  # sum of exp over the other classes: q * total
-    q = other / total
+    s = softmax_rows(t, z, xp, complement=mode == "grad_hess")
+    m, not_m, q, log_u, other, log_total = s.m, s.not_m, s.q, s.log_u, s.other, s.log_total
     has_q = q > 0
-    log_u_direct = xp.sum(shifted * m, axis=-1) - log_total
-    # log u: log1p(-q) while q is small (u near 1), the direct difference otherwise.
-    log_u = xp.where(q < 0.5, log1p(-xp.where(q < 0.5, q, 0), xp), log_u_direct)
     if gamma == 0 and mode == "value":
         return (-log_u,)
-    total_c = xp.reshape(total, (-1, 1))
-    p = ex / total_c
-    # [k = t] - p_k without cancellation (q for the true class). Blends with the 0/1
-    # masks are exact and, unlike `where`, cost one cheap pass each.
-    a = m * xp.reshape(q, (-1, 1)) - not_m * p
-    if mode == "grad_hess":
-        # 1 - p_k without cancellation: for a class with p_k > 1/2 (the unique maximum)
-        # it is the sum of the classes below the maximum.
-        dominant = xp.astype(p > 0.5, z.dtype)
-        rest = xp.sum(ex * xp.astype(shifted < 0, z.dtype), axis=-1)
-        comp = dominant * xp.reshape(rest / total, (-1, 1)) + (1 - dominant) * (1 - p)
+    p, a, comp = s.p, s.a, s.comp
     if gamma == 0:
         if mode == "value_grad":
             return -log_u, -a

@@ -149,6 +149,8 @@ from . import functional
 from .functional import drw_weights
 from .nn import (
     ACBLoss,
+    ACELoss,
+    AsymmetricLoss,
     BalancedSoftmaxLoss,
     BMCLoss,
     BNILoss,
@@ -161,6 +163,7 @@ from .nn import (
     LMFLoss,
     LogitAdjustedLoss,
     PELoss,
+    PolyLoss,
     SigmoidFocalLoss,
     SoftmaxFocalLoss,
     VSLoss,
@@ -168,6 +171,8 @@ from .nn import (
 
 __all__ = [
     "ACBLoss",
+    "ACELoss",
+    "AsymmetricLoss",
     "BMCLoss",
     "BNILoss",
     "BalancedSoftmaxLoss",
@@ -180,6 +185,7 @@ __all__ = [
     "LMFLoss",
     "LogitAdjustedLoss",
     "PELoss",
+    "PolyLoss",
     "SigmoidFocalLoss",
     "SoftmaxFocalLoss",
     "VSLoss",

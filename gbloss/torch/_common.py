@@ -363,3 +363,26 @@ class ClassRows:
                 denominator = self.valid.to(self.z.dtype).sum()
         return reduce(loss, reduction, self.dtype, denominator)
 
+
+
+class ValueGrad(torch.autograd.Function):
+    """A loss from a kernel that returns ``(value, dvalue/dz)`` in one pass (``mode="value_grad"``).
+
+    ``fn(z)`` is called without autograd recording; backward multiplies the
+    stored analytic gradient by the incoming one (first derivatives only).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, z: torch.Tensor, fn: Callable[[torch.Tensor], Any]) -> torch.Tensor:
+        value, grad = fn(z)
+        ctx.save_for_backward(grad)
+        return value
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
+        (grad,) = ctx.saved_tensors
+        gz = upstream(g)
+        if gz.ndim < grad.ndim and gz.ndim:  # per-row values of (N, C) margins
+            gz = gz.reshape(*gz.shape, *([1] * (grad.ndim - gz.ndim)))
+        return gz * grad, None

@@ -80,13 +80,15 @@ This module re-exports the functions of one module per family:
 :mod:`gbloss.torch.logit_adjusted` (logit adjustment, Balanced Softmax, VS loss),
 :mod:`gbloss.torch.acb_mse`,
 :mod:`gbloss.torch.balanced_mse` (BMC, BNI, GAI),
-:mod:`gbloss.torch.focal_regression` (Focal-R) and
-:mod:`gbloss.torch.overlap` (Dice, PEL).
+:mod:`gbloss.torch.focal_regression` (Focal-R),
+:mod:`gbloss.torch.overlap` (Dice, PEL), :mod:`gbloss.torch.asymmetric` (ASL, ACE / AWE)
+and :mod:`gbloss.torch.poly` (PolyLoss).
 """
 
 from __future__ import annotations
 
 from .acb_mse import acb_mse_loss
+from .asymmetric import ace_loss, asymmetric_loss
 from .balanced_mse import bmc_loss, bni_buckets, bni_loss, gai_loss, gmm_tensors
 from .focal import (
     cross_entropy,
@@ -99,9 +101,12 @@ from .focal_regression import focal_regression_loss
 from .logit_adjusted import balanced_softmax_loss, logit_adjusted_loss, vs_adjustment, vs_loss
 from .longtail import class_margins, drw_weights, ldam_loss, lmf_loss
 from .overlap import dice_loss, pel_loss
+from .poly import poly_loss
 
 __all__ = [
     "acb_mse_loss",
+    "ace_loss",
+    "asymmetric_loss",
     "balanced_softmax_loss",
     "bmc_loss",
     "bni_buckets",
@@ -119,6 +124,7 @@ __all__ = [
     "lmf_loss",
     "logit_adjusted_loss",
     "pel_loss",
+    "poly_loss",
     "sigmoid_focal_loss",
     "softmax_focal_loss",
     "vs_adjustment",

@@ -22,16 +22,19 @@ from ._common import (
     check_scalar_alpha,
 )
 from .acb_mse import acb_mse_loss
+from .asymmetric import ace_loss, asymmetric_loss
 from .balanced_mse import bmc_loss, bni_loss, gai_loss, gmm_tensors
 from .focal import cross_entropy, focal_loss, sigmoid_focal_loss, softmax_focal_loss
 from .focal_regression import focal_regression_loss
 from .logit_adjusted import adjusted_loss, vs_adjustment
 from .longtail import _margin_losses, class_margins
 from .overlap import dice_loss, pel_loss
+from .poly import poly_loss
 
-__all__ = ["ACBLoss", "BMCLoss", "BNILoss", "BalancedSoftmaxLoss", "CrossEntropyLoss", "DiceLoss",
-           "FocalLoss", "FocalRegressionLoss", "GAILoss", "LDAMLoss", "LMFLoss", "LogitAdjustedLoss", "PELoss",
-           "SigmoidFocalLoss", "SoftmaxFocalLoss", "VSLoss"]
+__all__ = ["ACBLoss", "ACELoss", "AsymmetricLoss", "BalancedSoftmaxLoss", "BMCLoss", "BNILoss",
+           "CrossEntropyLoss", "DiceLoss", "FocalLoss", "FocalRegressionLoss", "GAILoss",
+           "LDAMLoss", "LMFLoss", "LogitAdjustedLoss", "PELoss", "PolyLoss", "SigmoidFocalLoss",
+           "SoftmaxFocalLoss", "VSLoss"]
 
 
 class _Loss(nn.Module):
@@ -730,3 +733,80 @@ class FocalRegressionLoss(_Loss):
                 weight: torch.Tensor | None = None) -> torch.Tensor:
         return focal_regression_loss(input, target, weight, kind=self.kind, beta=self.beta,
                                      gamma=self.gamma, reduction=self.reduction)
+
+
+class AsymmetricLoss(_Loss):
+    r"""Asymmetric loss (ASL) on logits; see :func:`gbloss.torch.functional.asymmetric_loss`.
+
+    .. math::
+
+        \ell = -y (1 - p)^{\gamma_+} \log p - (1 - y) p_m^{\gamma_-} \log(1 - p_m),
+        \qquad p_m = \max(p - \mathrm{clip}, 0)
+
+    per element for targets shaped like ``input``; the ``ASLSingleLabel``
+    variant for class indices ``(N,)`` with ``(N, C)`` logits.
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> z = torch.randn(8, 5, requires_grad=True)
+    >>> gt.AsymmetricLoss(gamma_neg=4.0, clip=0.05)(z, (torch.rand(8, 5) > 0.8).float()).backward()
+    """
+
+    def __init__(self, gamma_pos: float = 0.0, gamma_neg: float = 4.0, clip: float = 0.05,
+                 label_smoothing: float = 0.1, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.gamma_pos, self.gamma_neg, self.clip = gamma_pos, gamma_neg, clip
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return asymmetric_loss(input, target, gamma_pos=self.gamma_pos,
+                               gamma_neg=self.gamma_neg, clip=self.clip,
+                               label_smoothing=self.label_smoothing, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return (f"gamma_pos={self.gamma_pos}, gamma_neg={self.gamma_neg}, clip={self.clip}, "
+                f"label_smoothing={self.label_smoothing}, reduction={self.reduction!r}")
+
+
+class ACELoss(_Loss):
+    r"""gbdtCBL's asymmetric cross-entropy (ACE; AWE with ``pos_weight``) on logits; see
+    :func:`gbloss.torch.functional.ace_loss`."""
+
+    def __init__(self, margin: float = 0.05, pos_weight: float = 1.0,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin, self.pos_weight = margin, pos_weight
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return ace_loss(input, target, margin=self.margin, pos_weight=self.pos_weight,
+                        reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"margin={self.margin}, pos_weight={self.pos_weight}, reduction={self.reduction!r}"
+
+
+class PolyLoss(_Loss):
+    r"""Poly-1 loss on logits; see :func:`gbloss.torch.functional.poly_loss`.
+
+    .. math::
+
+        \ell = -(1 - p_t)^\gamma \log p_t + \epsilon (1 - p_t)^{\gamma + 1}
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> z = torch.randn(8, 3, requires_grad=True)
+    >>> gt.PolyLoss(epsilon=1.0)(z, torch.randint(0, 3, (8,))).backward()
+    """
+
+    def __init__(self, epsilon: float = 1.0, gamma: float = 0.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.epsilon, self.gamma = epsilon, gamma
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return poly_loss(input, target, epsilon=self.epsilon, gamma=self.gamma,
+                         reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"epsilon={self.epsilon}, gamma={self.gamma}, reduction={self.reduction!r}"
