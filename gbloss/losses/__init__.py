@@ -3,7 +3,8 @@
 
 * :mod:`.focal` -- class-weighted cross-entropy and focal loss;
 * :mod:`.longtail` -- LDAM and LMF;
-* :mod:`.overlap` -- soft Dice and PointWise Exponential Loss;
+* :mod:`.overlap` -- soft Dice, Tversky and PointWise Exponential Loss;
+* :mod:`.cost_sensitive` -- the expected misclassification cost;
 * :mod:`.acb_mse` -- ACB-MSE;
 * :mod:`.balanced_mse` -- Balanced MSE (BMC, BNI, GAI);
 * :mod:`._contract` -- the :class:`Loss` contract; :mod:`._weights`,
@@ -15,6 +16,7 @@ from ._contract import Loss
 from ._weights import ClassCounts, class_weights
 from .acb_mse import ACBMSELoss, ClassSizes, acb_mse
 from .balanced_mse import BalancedMSELoss, BalancedStats, balanced_mse
+from .cost_sensitive import CostSensitiveLoss, cost_sensitive
 from .focal import CrossEntropyLoss, FocalLoss, cross_entropy, focal
 from .longtail import LDAMLoss, LMFLoss, ldam, lmf
 from .overlap import DiceLoss, PELoss, dice, pel
@@ -25,6 +27,7 @@ __all__ = [
     "BalancedStats",
     "ClassCounts",
     "ClassSizes",
+    "CostSensitiveLoss",
     "CrossEntropyLoss",
     "DiceLoss",
     "FocalLoss",
@@ -35,6 +38,7 @@ __all__ = [
     "acb_mse",
     "balanced_mse",
     "class_weights",
+    "cost_sensitive",
     "cross_entropy",
     "dice",
     "focal",
