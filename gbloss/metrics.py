@@ -21,8 +21,9 @@ def min_expected_cost(proba: ArrayLike, cost_matrix: ArrayLike) -> NDArray[np.in
 
     with ``C[j, k]`` the cost of predicting ``k`` when the truth is ``j`` (the
     matrix of :func:`gbloss.cost_sensitive`). For a binary matrix this predicts 1
-    where ``p >= (C01 - C00) / ((C01 - C00) + (C10 - C11))`` (Elkan 2001, when
-    that denominator is positive). Ties go to the lower class.
+    where ``p > (C01 - C00) / ((C01 - C00) + (C10 - C11))`` (Elkan 2001, when
+    that denominator is positive). Ties go to the lower class (up to the
+    rounding of ``proba @ cost_matrix``).
 
     Parameters
     ----------

@@ -78,13 +78,15 @@ This module re-exports the functions of one module per family:
 :mod:`gbloss.torch.focal` (sigmoid and softmax focal loss, cross-entropy),
 :mod:`gbloss.torch.longtail` (LDAM, LMF, DRW), :mod:`gbloss.torch.acb_mse`,
 :mod:`gbloss.torch.balanced_mse` (BMC, BNI, GAI) and
-:mod:`gbloss.torch.overlap` (Dice, PEL).
+:mod:`gbloss.torch.overlap` (Dice, Tversky, PEL) and :mod:`gbloss.torch.cost_sensitive`
+(the expected misclassification cost).
 """
 
 from __future__ import annotations
 
 from .acb_mse import acb_mse_loss
 from .balanced_mse import bmc_loss, bni_buckets, bni_loss, gai_loss, gmm_tensors
+from .cost_sensitive import cost_sensitive_loss
 from .focal import (
     cross_entropy,
     focal_loss,
@@ -101,6 +103,7 @@ __all__ = [
     "bni_buckets",
     "bni_loss",
     "class_margins",
+    "cost_sensitive_loss",
     "cross_entropy",
     "dice_loss",
     "drw_weights",

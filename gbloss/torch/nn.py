@@ -23,11 +23,12 @@ from ._common import (
 )
 from .acb_mse import acb_mse_loss
 from .balanced_mse import bmc_loss, bni_loss, gai_loss, gmm_tensors
+from .cost_sensitive import cost_matrix_tensor, cost_sensitive_loss
 from .focal import cross_entropy, focal_loss, sigmoid_focal_loss, softmax_focal_loss
 from .longtail import _margin_losses, class_margins
 from .overlap import dice_loss, pel_loss
 
-__all__ = ["ACBLoss", "BMCLoss", "BNILoss", "CrossEntropyLoss", "DiceLoss", "FocalLoss", "GAILoss",
+__all__ = ["ACBLoss", "BMCLoss", "BNILoss", "CostSensitiveLoss", "CrossEntropyLoss", "DiceLoss", "FocalLoss", "GAILoss",
            "LDAMLoss", "LMFLoss", "PELoss", "SigmoidFocalLoss", "SoftmaxFocalLoss"]
 
 
@@ -604,3 +605,40 @@ class PELoss(_Loss):
     def extra_repr(self) -> str:
         return (f"alpha={self.alpha}, power={self.power}, batch={self.batch}, "
                 f"reduction={self.reduction!r}")
+
+
+# ----------------------------------------------------------------------- cost-sensitive
+class CostSensitiveLoss(_Loss):
+    r"""Expected misclassification cost on logits; see
+    :func:`gbloss.torch.functional.cost_sensitive_loss`.
+
+    .. math::
+
+        \ell = \sum_k C_{y k}\, p_k
+
+    A ``2 x 2`` matrix: a sigmoid per element (binary); ``k x k``: softmax over
+    dimension 1 with class-index targets.
+
+    Parameters
+    ----------
+    cost_matrix : array or Tensor (k, k)
+        ``C[i, j]``: the cost of predicting ``j`` when the truth is ``i``; a buffer.
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> criterion = gt.CostSensitiveLoss([[0.0, 1.0, 4.0], [2.0, 0.0, 1.0], [8.0, 2.0, 0.0]])
+    >>> z = torch.randn(8, 3, requires_grad=True)
+    >>> criterion(z, torch.randint(0, 3, (8,))).backward()
+    """
+
+    def __init__(self, cost_matrix: Any, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("cost_matrix", cost_matrix_tensor(cost_matrix))
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return cost_sensitive_loss(input, target, self.cost_matrix, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"n_classes={self.cost_matrix.shape[0]}, reduction={self.reduction!r}"
