@@ -146,10 +146,14 @@ def test_finite_up_to_the_float_maximum(dtype):
     for scale in (1e4, 1e30, top):
         z = (np.array([1.0, -1.0, 1.0, -1.0]) * scale).astype(dtype)
         g, h = gbloss.cost_sensitive(BINARY_COST).gradient_hessian(np.array([0, 0, 1, 1.0]), z)
-        assert np.all(np.isfinite(g)) and np.all(h > 0) and g.dtype == dtype
+        assert np.all(np.isfinite(g))
+        assert np.all(h > 0)
+        assert g.dtype == dtype
         zm = (np.array([[1.0, -1.0, 0.0], [-1.0, 1.0, 0.5], [1.0, 1.0, -1.0]]) * scale).astype(dtype)
         g, h = gbloss.cost_sensitive(MULTI_COST).gradient_hessian(np.array([0, 1, 2.0]), zm)
-        assert np.all(np.isfinite(g)) and np.all(h > 0) and g.dtype == dtype
+        assert np.all(np.isfinite(g))
+        assert np.all(h > 0)
+        assert g.dtype == dtype
         assert np.isfinite(gbloss.cost_sensitive(MULTI_COST).loss(np.array([0, 1, 2.0]), zm))
 
 
@@ -329,7 +333,8 @@ def test_boosters_receive_the_loss_derivatives():
     for ours, ref in zip(loss(raw, ds), loss.gradient_hessian(y, raw), strict=True):
         np.testing.assert_allclose(ours, ref, rtol=1e-6)  # (LightGBM's float32 scores)
     name, value = loss.metric(raw, d)
-    assert name == "cost_sensitive" and value == pytest.approx(loss.loss(y, raw), rel=1e-6)
+    assert name == "cost_sensitive"
+    assert value == pytest.approx(loss.loss(y, raw), rel=1e-6)
 
 
 def test_training_lowers_the_expected_cost():
@@ -397,7 +402,8 @@ def test_pickle_clone_and_params():
     loss = gbloss.cost_sensitive(MULTI_COST, hessian="exact")
     for other in (pickle.loads(pickle.dumps(loss)), clone(loss), copy.deepcopy(loss)):
         np.testing.assert_array_equal(other.cost_matrix, MULTI_COST)
-        assert other.hessian == "exact" and other.n_classes == 3
+        assert other.hessian == "exact"
+        assert other.n_classes == 3
     assert loss.params.keys() == {"cost_matrix", "hessian"}
     assert "cost_matrix=" in repr(loss)
 
