@@ -29,6 +29,7 @@ from .losses import (
     LMFLoss,
     Loss,
     PELoss,
+    TverskyLoss,
     acb_mse,
     balanced_mse,
     class_weights,
@@ -39,6 +40,7 @@ from .losses import (
     ldam,
     lmf,
     pel,
+    tversky,
 )
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "Metric",
     "Objective",
     "PELoss",
+    "TverskyLoss",
     "__version__",
     "acb_mse",
     "balanced_mse",
@@ -68,6 +71,7 @@ __all__ = [
     "lightgbm",
     "lmf",
     "pel",
+    "tversky",
     "xgboost",
 ]
 

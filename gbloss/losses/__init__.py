@@ -19,7 +19,7 @@ from .balanced_mse import BalancedMSELoss, BalancedStats, balanced_mse
 from .cost_sensitive import CostSensitiveLoss, cost_sensitive
 from .focal import CrossEntropyLoss, FocalLoss, cross_entropy, focal
 from .longtail import LDAMLoss, LMFLoss, ldam, lmf
-from .overlap import DiceLoss, PELoss, dice, pel
+from .overlap import DiceLoss, PELoss, TverskyLoss, dice, pel, tversky
 
 __all__ = [
     "ACBMSELoss",
@@ -35,6 +35,7 @@ __all__ = [
     "LMFLoss",
     "Loss",
     "PELoss",
+    "TverskyLoss",
     "acb_mse",
     "balanced_mse",
     "class_weights",
@@ -45,4 +46,5 @@ __all__ = [
     "ldam",
     "lmf",
     "pel",
+    "tversky",
 ]

@@ -101,8 +101,8 @@ Migration
        ``[B, 1]`` (other shapes broadcast wrongly, their issue #18); gbloss
        takes any shape.
 
-Dice and PEL (:class:`DiceLoss`, :class:`PELoss`) are the kernels of
-:func:`gbloss.dice` and :func:`gbloss.pel` with each sample (or the whole
+Dice, Tversky and PEL (:class:`DiceLoss`, :class:`TverskyLoss`, :class:`PELoss`) are the
+kernels of :func:`gbloss.dice`, :func:`gbloss.tversky` and :func:`gbloss.pel` with each sample (or the whole
 batch, ``batch=True``) as one group.
 
 ``"mean"`` and :meth:`gbloss.Loss.loss`
@@ -141,6 +141,7 @@ from .nn import (
     PELoss,
     SigmoidFocalLoss,
     SoftmaxFocalLoss,
+    TverskyLoss,
 )
 
 __all__ = [
@@ -157,6 +158,7 @@ __all__ = [
     "PELoss",
     "SigmoidFocalLoss",
     "SoftmaxFocalLoss",
+    "TverskyLoss",
     "drw_weights",
     "functional",
 ]

@@ -95,7 +95,7 @@ from .focal import (
     softmax_focal_loss,
 )
 from .longtail import class_margins, drw_weights, ldam_loss, lmf_loss
-from .overlap import dice_loss, pel_loss
+from .overlap import dice_loss, pel_loss, tversky_loss
 
 __all__ = [
     "acb_mse_loss",
@@ -116,4 +116,5 @@ __all__ = [
     "pel_loss",
     "sigmoid_focal_loss",
     "softmax_focal_loss",
+    "tversky_loss",
 ]

@@ -26,10 +26,11 @@ from .balanced_mse import bmc_loss, bni_loss, gai_loss, gmm_tensors
 from .cost_sensitive import cost_matrix_tensor, cost_sensitive_loss
 from .focal import cross_entropy, focal_loss, sigmoid_focal_loss, softmax_focal_loss
 from .longtail import _margin_losses, class_margins
-from .overlap import dice_loss, pel_loss
+from .overlap import dice_loss, pel_loss, tversky_loss
 
 __all__ = ["ACBLoss", "BMCLoss", "BNILoss", "CostSensitiveLoss", "CrossEntropyLoss", "DiceLoss", "FocalLoss", "GAILoss",
-           "LDAMLoss", "LMFLoss", "PELoss", "SigmoidFocalLoss", "SoftmaxFocalLoss"]
+           "LDAMLoss", "LMFLoss", "PELoss", "SigmoidFocalLoss", "SoftmaxFocalLoss",
+           "TverskyLoss"]
 
 
 class _Loss(nn.Module):
@@ -642,3 +643,49 @@ class CostSensitiveLoss(_Loss):
 
     def extra_repr(self) -> str:
         return f"n_classes={self.cost_matrix.shape[0]}, reduction={self.reduction!r}"
+
+
+class TverskyLoss(_Loss):
+    r"""(Focal) Tversky loss on logits (sigmoid); see
+    :func:`gbloss.torch.functional.tversky_loss`.
+
+    .. math::
+
+        F_g = \Big(1 - \frac{TP_g + s}{TP_g + \alpha FP_g + \beta FN_g + s}\Big)^\gamma
+
+    per sample ``g`` (``batch=False``) or over the batch (``batch=True``).
+
+    Parameters
+    ----------
+    alpha : float >= 0, default 0.3
+    beta : float >= 0, default 0.7
+    gamma : float > 0, default 1
+    smooth : float >= 0, default 1
+    batch : bool, default False
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> z = torch.randn(2, 1, 8, 8, requires_grad=True)
+    >>> gt.TverskyLoss(alpha=0.3, beta=0.7)(z, (torch.rand(2, 1, 8, 8) > 0.7).float()).backward()
+    """
+
+    def __init__(self, alpha: float = 0.3, beta: float = 0.7, gamma: float = 1.0,
+                 smooth: float = 1.0, batch: bool = False, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.alpha = check_nonnegative("alpha", alpha)
+        self.beta = check_nonnegative("beta", beta)
+        self.gamma = check_positive("gamma", gamma)
+        self.smooth = check_nonnegative("smooth", smooth)
+        self.batch = bool(batch)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor,
+                weight: torch.Tensor | None = None) -> torch.Tensor:
+        return tversky_loss(input, target, alpha=self.alpha, beta=self.beta, gamma=self.gamma,
+                            smooth=self.smooth, batch=self.batch, weight=weight,
+                            reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return (f"alpha={self.alpha}, beta={self.beta}, gamma={self.gamma}, "
+                f"smooth={self.smooth}, batch={self.batch}, reduction={self.reduction!r}")
