@@ -26,7 +26,7 @@ from .balanced_mse import bmc_loss, bni_loss, gai_loss, gmm_tensors
 from .cost_sensitive import cost_matrix_tensor, cost_sensitive_loss
 from .focal import cross_entropy, focal_loss, sigmoid_focal_loss, softmax_focal_loss
 from .longtail import _margin_losses, class_margins
-from .overlap import dice_loss, pel_loss, tversky_loss
+from .overlap import dice_loss, pel_loss, tversky_loss, tversky_params
 
 __all__ = ["ACBLoss", "BMCLoss", "BNILoss", "CostSensitiveLoss", "CrossEntropyLoss", "DiceLoss", "FocalLoss", "GAILoss",
            "LDAMLoss", "LMFLoss", "PELoss", "SigmoidFocalLoss", "SoftmaxFocalLoss",
@@ -674,10 +674,9 @@ class TverskyLoss(_Loss):
     def __init__(self, alpha: float = 0.3, beta: float = 0.7, gamma: float = 1.0,
                  smooth: float = 1.0, batch: bool = False, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.alpha = check_nonnegative("alpha", alpha)
-        self.beta = check_nonnegative("beta", beta)
-        self.gamma = check_positive("gamma", gamma)
-        self.smooth = check_nonnegative("smooth", smooth)
+        params = tversky_params(alpha, beta, gamma, smooth)
+        self.alpha, self.beta = params["alpha"], params["beta"]
+        self.gamma, self.smooth = params["gamma"], params["smooth"]
         self.batch = bool(batch)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor,

@@ -262,10 +262,16 @@ def tversky_loss(input: torch.Tensor, target: torch.Tensor, *, alpha: float = 0.
     S. S. M. Salehi et al., arXiv:1706.05721 (2017); N. Abraham, N. M. Khan,
     arXiv:1810.07842 (2019).
     """
+    params = tversky_params(alpha, beta, gamma, smooth)
+    return _overlap("tversky_loss", tversky_kernel, params, input, target, weight, bool(batch),
+                    reduction)
+
+
+def tversky_params(alpha: Any, beta: Any, gamma: Any, smooth: Any) -> dict[str, float]:
+    """The Tversky parameters checked as :class:`gbloss.TverskyLoss` checks them."""
     params = {"alpha": check_nonnegative("alpha", alpha), "beta": check_nonnegative("beta", beta),
               "gamma": check_positive("gamma", gamma), "smooth": check_nonnegative("smooth", smooth)}
     if params["alpha"] == 0 and params["beta"] == 0:
         raise ValueError("alpha and beta are both 0: the Tversky index would be 1 for every "
                          "prediction")
-    return _overlap("tversky_loss", tversky_kernel, params, input, target, weight, bool(batch),
-                    reduction)
+    return params
