@@ -86,7 +86,7 @@ def test_auto_hessian_is_dices_policy():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("params", PARAMS + [{"gamma": 0.5, "smooth": 0.0}])
+@pytest.mark.parametrize("params", [*PARAMS, {"gamma": 0.5, "smooth": 0.0}])
 def test_finite_at_extreme_margins(dtype, params):
     top = float(np.finfo(dtype).max)
     y = np.array([0.0, 1.0, 0.0, 1.0, 1.0, 0.0])
@@ -127,7 +127,8 @@ def test_dice_is_tversky_at_one_half_with_twice_the_smoothing():
 def monai_compute_tp_fp_fn(input, target, reduce_axis, ord, soft_label, decoupled=True):
     """Project-MONAI/MONAI, monai/losses/utils.py ``compute_tp_fp_fn``, re-typed (the
     ``ord == 1 and not soft_label`` branch, which TverskyLoss takes with decoupled=False)."""
-    assert ord == 1 and not soft_label
+    assert ord == 1
+    assert not soft_label
     tp = torch.sum(input * target, dim=reduce_axis)
     if decoupled:
         fp = torch.sum(input, dim=reduce_axis) - tp
