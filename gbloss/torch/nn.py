@@ -637,12 +637,13 @@ class CostSensitiveLoss(_Loss):
     def __init__(self, cost_matrix: Any, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.register_buffer("cost_matrix", cost_matrix_tensor(cost_matrix))
+        self.n_classes = int(self.cost_matrix.shape[0])  # type: ignore[index]
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return cost_sensitive_loss(input, target, self.cost_matrix, reduction=self.reduction)
 
     def extra_repr(self) -> str:
-        return f"n_classes={self.cost_matrix.shape[0]}, reduction={self.reduction!r}"
+        return f"n_classes={self.n_classes}, reduction={self.reduction!r}"
 
 
 class TverskyLoss(_Loss):
