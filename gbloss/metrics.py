@@ -25,6 +25,11 @@ def min_expected_cost(proba: ArrayLike, cost_matrix: ArrayLike) -> NDArray[np.in
     that denominator is positive). Ties go to the lower class (up to the
     rounding of ``proba @ cost_matrix``).
 
+    Meant for calibrated probabilities (a log-loss model's, or calibrated
+    scores). A model trained with :func:`gbloss.cost_sensitive` already
+    outputs cost-aware scores: take its largest probability instead (applying
+    this to them counts the costs twice).
+
     Parameters
     ----------
     proba : array of shape (n,) or (n, k)

