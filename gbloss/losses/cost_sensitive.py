@@ -146,6 +146,16 @@ def cost_kernel(y: Any, w: Any, z: Any, xp: Any, *, cost: Any, task: Task, mode:
 
 
 # -------------------------------------------------------------------------- the loss
+class _MatrixTasks:
+    """``_tasks`` of a cost-sensitive loss: binary for a 2 x 2 matrix, multiclass for a larger
+    one; on the class (before any matrix), both."""
+
+    def __get__(self, loss: Any, owner: Any = None) -> tuple[Task, ...]:
+        if loss is None:
+            return (BINARY, MULTICLASS)
+        return (BINARY,) if loss.n_classes == 2 else (MULTICLASS,)
+
+
 class CostSensitiveLoss(Loss):
     r"""Expected misclassification cost (Elkan 2001); see :func:`gbloss.cost_sensitive`.
 
@@ -170,9 +180,7 @@ class CostSensitiveLoss(Loss):
         """The number of classes, ``k`` of the ``(k, k)`` cost matrix."""
         return int(np.shape(self.cost_matrix)[0])
 
-    @property
-    def _tasks(self) -> tuple[Task, ...]:  # type: ignore[override]
-        return (BINARY,) if self.n_classes == 2 else (MULTICLASS,)
+    _tasks = _MatrixTasks()  # type: ignore[assignment]
 
     def _task_of(self, y_shape: tuple, raw_shape: tuple) -> Task:
         binary = len(raw_shape) == 1 or (len(raw_shape) == 2 and raw_shape[1] == 1)
