@@ -231,12 +231,14 @@ def cost_sensitive(cost_matrix: ArrayLike, hessian: str = "auto") -> CostSensiti
         margins; ``k > 2``: multiclass data with ``(n, k)`` margins (the margins
         must have ``k`` columns). A zero diagonal (correct decisions are free) is
         the usual form. A non-zero diagonal (a cost for correct decisions too,
-        e.g. the cost of handling a detected fraud) adds ``C[y, y]`` to row ``y``
-        of the problem only through constants: adding ``a_i`` to every entry of
-        row ``i`` adds ``a_i`` to the loss of that class's rows and leaves every
-        gradient and Hessian unchanged. So ``C`` and ``C - diag(C)[:, None]``
-        train the same model; only the reported loss differs (a perfect model
-        then costs ``C[y, y]`` per row, not 0).
+        e.g. the cost of handling a detected fraud) changes only the reported
+        loss: adding ``a_i`` to every entry of row ``i`` adds ``a_i`` to the
+        loss of that class's rows and leaves every gradient and Hessian
+        unchanged, so ``C`` and ``C - diag(C)[:, None]`` train the same model
+        (a perfect model then costs ``C[y, y]`` per row, not 0). Only the
+        differences within a row matter; Elkan's condition that a correct
+        decision costs less than a wrong one (``C[i, i] < C[i, j]``) is not
+        required.
     hessian : {"auto", "exact"}
         The loss is linear in ``p``, so it is not convex in the margins: the
         exact diagonal ``grad_j (1 - 2 p_j)`` changes sign at ``p_j = 1/2``
