@@ -506,7 +506,7 @@ def tversky(alpha: float = 0.3, beta: float = 0.7, gamma: float = 1.0, smooth: f
     smooth : float >= 0
         ``s``, added to numerator and denominator (MONAI's
         ``smooth_nr = smooth_dr = s``; kornia adds ``eps`` to the denominator
-        only). Note the convention differs from :func:`dice`'s: ``tversky(0.5,
+        only, and sums the counts over every class channel of a softmax). Note the convention differs from :func:`dice`'s: ``tversky(0.5,
         0.5, 1, s)`` equals ``dice(smooth=2 s)``, since
         ``(I + s) / ((P + Y) / 2 + s) = (2 I + 2 s) / (P + Y + 2 s)``.
     %(hessian)s

@@ -100,6 +100,13 @@ Migration
      - Equal values. The authors' 1-D ``gai_loss`` needs ``pred`` shaped
        ``[B, 1]`` (other shapes broadcast wrongly, their issue #18); gbloss
        takes any shape.
+   * - ``monai.losses.TverskyLoss(sigmoid=True, alpha=a, beta=b, smooth_nr=s, smooth_dr=s)``
+     - ``TverskyLoss(alpha=a, beta=b, smooth=s)``
+     - Equal values and gradients on ``(N, 1, ...)`` logits (tested). Defaults
+       differ: MONAI ``alpha = beta = 0.5``, ``smooth_nr = smooth_dr = 1e-5``;
+       gbloss ``0.3, 0.7, 1``. kornia's ``tversky_loss`` (softmax) sums the
+       counts over every class channel, one index per sample: with two classes
+       alpha and beta then act alike.
 
 Dice, Tversky and PEL (:class:`DiceLoss`, :class:`TverskyLoss`, :class:`PELoss`) are the
 kernels of :func:`gbloss.dice`, :func:`gbloss.tversky` and :func:`gbloss.pel` with each sample (or the whole
