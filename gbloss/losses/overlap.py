@@ -470,9 +470,17 @@ def dice(smooth: float = 1.0, hessian: OverlapHessian = "auto") -> DiceLoss:
     return DiceLoss(smooth=smooth, hessian=hessian)
 
 
-@fill_doc(hessian=_HESSIAN_DOC, surrogate="""
-        ``m_g w_i p_i (1 - p_i)``, the logistic curvature scaled by ``m_g``,
-        the group's mean of ``|S/G dF_g/dp_i|`` per unit weight (as Dice's).""")
+@fill_doc(hessian=r"""
+    hessian : {"auto", "exact"}
+        Dice's policy. ``"exact"``: the true diagonal, negative on many rows
+        (as Dice's, of which Tversky is the generalisation). ``"auto"``: the
+        exact diagonal where it is at least ``1e-6`` times the row weight,
+        else ``m_g w_i p_i (1 - p_i)`` (floored at that value), the logistic
+        curvature scaled by ``m_g``, the group's mean of ``|S/G dF_g/dp_i|``
+        per unit weight: the surrogate measured best for Dice
+        (``benchmarks/results/segmentation.md``), not measured again for
+        Tversky.
+""")
 def tversky(alpha: float = 0.3, beta: float = 0.7, gamma: float = 1.0, smooth: float = 1.0,
             hessian: OverlapHessian = "auto") -> TverskyLoss:
     r"""Tversky loss (Salehi et al. 2017) and focal Tversky loss (Abraham and Khan 2019) for
@@ -519,9 +527,11 @@ def tversky(alpha: float = 0.3, beta: float = 0.7, gamma: float = 1.0, smooth: f
 
     Notes
     -----
-    The init score is the log-odds of the positive rate, as for :func:`dice`
-    (no useful constant optimum). As Dice, best used to fine-tune a model
-    trained with log-loss (``xgb_model=`` / ``init_model=``).
+    The init score is the log-odds of the positive rate, as for :func:`dice`:
+    at a constant prediction the Tversky index is monotone in ``p``, so the
+    constant minimiser is an infinite margin. As Dice, meant for fine-tuning
+    a model trained with log-loss (``xgb_model=`` / ``init_model=``); the
+    benchmark of that use was run for Dice and PEL, not for Tversky.
 
     References
     ----------
