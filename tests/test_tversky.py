@@ -76,12 +76,22 @@ def test_derivatives_match_autograd(params, groups, soft):
 
 
 def test_auto_hessian_is_dices_policy():
+    """Where the exact diagonal is below 1e-6 w: m w p (1 - p), m the mean over the group of
+    |S dL/dp_i| per unit weight (dL/dp by autograd of the reference, p as the variable)."""
     y, z, w = _data(n=200)
-    exact = gbloss.tversky(hessian="exact").gradient_hessian(y, z, w)[1]
-    auto = gbloss.tversky().gradient_hessian(y, z, w)[1]
+    params = {"alpha": 0.3, "beta": 0.7, "gamma": 0.75, "smooth": 1.0}
+    exact = gbloss.tversky(hessian="exact", **params).gradient_hessian(y, z, w)[1]
+    auto = gbloss.tversky(**params).gradient_hessian(y, z, w)[1]
     assert np.any(exact < 0)
-    keep = exact >= 1e-6 * w  # (S/G = sum w with one group: the floor is 1e-6 w)
-    np.testing.assert_array_equal(auto[keep], exact[keep])
+    p = torch.sigmoid(torch.as_tensor(z)).requires_grad_(True)
+    logit = torch.log(p) - torch.log1p(-p)
+    value = torch_tversky(torch.as_tensor(y), logit, torch.as_tensor(w), [len(y)], **params)
+    (d_p,) = torch.autograd.grad(value * w.sum(), p)
+    pn = p.detach().numpy()
+    mean_abs = np.sum(np.abs(d_p.numpy())) / np.sum(w)
+    floor = 1e-6 * w  # (S/G = sum w with one group)
+    expected = np.where(exact >= floor, exact, np.maximum(mean_abs * w * pn * (1 - pn), floor))
+    np.testing.assert_allclose(auto, expected, rtol=1e-9)
     assert np.all(auto > 0)
 
 
