@@ -15,7 +15,9 @@ import gbloss
 from gbloss.losses import Loss
 
 #: Constructor arguments for losses without a no-argument default, by class name.
-REQUIRED_ARGS: dict[str, dict[str, Any]] = {}
+REQUIRED_ARGS: dict[str, dict[str, Any]] = {
+    "CostSensitiveLoss": {"cost_matrix": [[0.0, 1.0], [5.0, 0.0]]},
+}
 
 _MODULES = {"xgboost", "lightgbm", "torch", "sklearn"}
 

@@ -61,6 +61,9 @@ EXTRA = {  # configurations beyond each class's default / exact / balanced varia
                    {"classes": [0.5, 2.0], "class_weight": [1.0, 2.0, 3.0]}],
     "DiceLoss": [{"smooth": 0.0}],
     "PELoss": [{"alpha": 5.0, "power": 2.0}],
+    "TverskyLoss": [{"gamma": 0.75, "smooth": 0.0}],
+    "CostSensitiveLoss": [{"cost_matrix": [[0.0, 1.0, 3.0], [4.0, 0.0, 1.0], [12.0, 2.0, 0.0]]},
+                          {"cost_matrix": [[1.0, 2.0], [9.0, 0.5]], "hessian": "exact"}],
 }
 
 
@@ -84,7 +87,7 @@ def test_every_loss_is_covered():
 
 def tasks_of(loss):
     tasks = []
-    for task in type(loss)._tasks:
+    for task in loss._tasks:  # (a cost-sensitive loss's tasks follow its cost matrix)
         if task == "regression":
             tasks.append("regression")
             if not (getattr(loss, "prior", None) == "bni" or getattr(loss, "method", None) == "fast"):

@@ -246,9 +246,10 @@ def test_plain_xgboost_dask_validation_metric(client):
     assert reported == pytest.approx(expected, rel=1e-5)
 
 
-@pytest.mark.parametrize("make", [gbloss.dice, gbloss.pel], ids=["dice", "pel"])
+@pytest.mark.parametrize("make", [gbloss.dice, gbloss.pel, lambda: gbloss.tversky(gamma=0.75)],
+                         ids=["dice", "pel", "tversky"])
 def test_overlap_sums_all_reduced(client, make):
-    """Dice / PEL over the whole data set: the sums are all-reduced every round."""
+    """Dice / PEL / Tversky over the whole data set: the sums are all-reduced every round."""
     X, y, w, rows = _data("binary")
     loss = make()
     raw = np.linspace(-2, 2, y.shape[0])
@@ -274,7 +275,8 @@ def _grouped(rows, sizes, seed=1):
     return X, y, qid
 
 
-@pytest.mark.parametrize("make", [gbloss.dice, gbloss.pel], ids=["dice", "pel"])
+@pytest.mark.parametrize("make", [gbloss.dice, gbloss.pel, lambda: gbloss.tversky(gamma=0.75)],
+                         ids=["dice", "pel", "tversky"])
 def test_overlap_groups_match_single_process(client, make):
     """Groups of different sizes on the two workers: the number of groups, the total
     weight and the mean over groups are global."""

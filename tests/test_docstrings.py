@@ -16,7 +16,7 @@ MODULES = ["gbloss", "gbloss.xgboost", "gbloss.lightgbm", "gbloss.sklearn", "gbl
 TORCH_MODULES = ["gbloss.torch", "gbloss.torch.functional"]
 #: The factories that make a Loss: each documents its formula, parameters, return and source.
 LOSS_FACTORIES = ["cross_entropy", "focal", "ldam", "lmf", "dice", "pel", "acb_mse",
-                  "balanced_mse"]
+                  "balanced_mse", "tversky", "cost_sensitive"]
 
 
 def _public(module_name: str) -> list[tuple[str, object]]:

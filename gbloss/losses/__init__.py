@@ -6,6 +6,8 @@
 * :mod:`.logit_adjusted` -- logit adjustment, Balanced Softmax, VS loss;
 * :mod:`.overlap` -- soft Dice and PointWise Exponential Loss;
 * :mod:`.poly` -- PolyLoss (Poly-1 cross-entropy and focal);
+* :mod:`.overlap` -- soft Dice, Tversky and PointWise Exponential Loss;
+* :mod:`.cost_sensitive` -- the expected misclassification cost;
 * :mod:`.acb_mse` -- ACB-MSE;
 * :mod:`.asymmetric` -- ASL and gbdtCBL's asymmetric cross-entropy (ACE, AWE);
 * :mod:`.balanced_mse` -- Balanced MSE (BMC, BNI, GAI);
@@ -21,6 +23,7 @@ from ._weights import ClassCounts, class_weights
 from .acb_mse import ACBMSELoss, ClassSizes, acb_mse
 from .asymmetric import ACELoss, AsymmetricLoss, ace, asymmetric, awe
 from .balanced_mse import BalancedMSELoss, BalancedStats, balanced_mse
+from .cost_sensitive import CostSensitiveLoss, cost_sensitive
 from .focal import CrossEntropyLoss, FocalLoss, cross_entropy, focal
 from .focal_regression import FocalRegressionLoss, focal_regression
 from .logit_adjusted import (
@@ -32,7 +35,7 @@ from .logit_adjusted import (
     vs_loss,
 )
 from .longtail import LDAMLoss, LMFLoss, ldam, lmf
-from .overlap import DiceLoss, PELoss, dice, pel
+from .overlap import DiceLoss, PELoss, TverskyLoss, dice, pel, tversky
 from .poly import PolyLoss, poly
 
 __all__ = [
@@ -44,6 +47,7 @@ __all__ = [
     "BalancedStats",
     "ClassCounts",
     "ClassSizes",
+    "CostSensitiveLoss",
     "CrossEntropyLoss",
     "DiceLoss",
     "FocalLoss",
@@ -54,6 +58,7 @@ __all__ = [
     "Loss",
     "PELoss",
     "PolyLoss",
+    "TverskyLoss",
     "VSLoss",
     "acb_mse",
     "ace",
@@ -62,6 +67,7 @@ __all__ = [
     "balanced_mse",
     "balanced_softmax",
     "class_weights",
+    "cost_sensitive",
     "cross_entropy",
     "dice",
     "focal",
@@ -72,5 +78,6 @@ __all__ = [
     "logit_adjusted",
     "pel",
     "poly",
+    "tversky",
     "vs_loss",
 ]

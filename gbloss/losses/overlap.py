@@ -1,4 +1,5 @@
-"""Overlap losses for per-item (per-pixel) data: soft Dice and PointWise Exponential Loss.
+"""Overlap losses for per-item (per-pixel) data: soft Dice, (focal) Tversky and PointWise
+Exponential Loss.
 
 Both are ratios of sums over many rows, so a row's gradient depends on the
 whole training set, or on its group (one image = one group, given as XGBoost
@@ -29,7 +30,8 @@ from ._contract import Loss
 from ._docs import fill_doc
 from ._init import sigmoid_constant
 
-__all__ = ["DiceLoss", "PELoss", "dice", "dice_kernel", "pel", "pel_kernel"]
+__all__ = ["DiceLoss", "PELoss", "TverskyLoss", "dice", "dice_kernel", "pel", "pel_kernel",
+           "tversky", "tversky_kernel"]
 
 OverlapHessian = Literal["auto", "exact"]
 HESSIAN_OPTIONS: tuple[OverlapHessian, ...] = ("auto", "exact")
@@ -112,6 +114,80 @@ def dice_kernel(y: Any, w: Any, z: Any, xp: Any, *, smooth: float, seg: Segments
     weights = seg.sum(wv)
     per_weight = k / xp.where(weights > 0, weights, 1.0)
     mean_abs = seg.rows(seg.sum(xp.abs(a)) / xp.where(weights > 0, weights, 1.0), xp.float64)
+    floor_w = wv * seg.rows(per_weight, xp.float64)
+    grad, hess = _finish(grad, exact, xp.abs(grad), mean_abs * wv * pq, floor_w, hessian,
+                         surrogate, xp)
+    return xp.astype(grad, dtype), xp.astype(hess, dtype)
+
+
+#: ``1 - TI`` below this is taken as this in the ratios of :func:`tversky_kernel` (never in
+#: the value): keeps ``r^(gamma - 2)``-sized intermediates finite for ``gamma < 1``.
+_R_TINY = 1e-300
+
+
+def tversky_kernel(y: Any, w: Any, z: Any, xp: Any, *, alpha: float, beta: float, gamma: float,
+                   smooth: float, seg: Segments, mode: str, hessian: str,
+                   surrogate: str = "logistic") -> tuple[Any, ...]:
+    r"""Focal Tversky loss of groups under a sigmoid link, and its derivatives.
+
+    Per group ``g``, with ``p = sigmoid(z)``, ``TP = sum w p y``,
+    ``FP = sum w p (1 - y)``, ``FN = sum w (1 - p) y`` and ``s = smooth``:
+
+    .. math::
+
+        F_g = r^\gamma, \qquad r = 1 - TI = \frac{\alpha FP + \beta FN}{D},
+        \qquad D = TP + \alpha FP + \beta FN + s
+
+        \frac{\partial TI}{\partial p_i} = t_i = \frac{w_i}{D}(y_i - TI\, a_i), \quad
+        a_i = (1 - \beta) y_i + \alpha (1 - y_i), \qquad
+        \frac{\partial^2 TI}{\partial p_i^2} = -\frac{2 w_i a_i}{D} t_i
+
+    With ``G_i = t_i p_i q_i / r`` (bounded: ``r`` is at least each row's share
+    ``alpha w_i p_i (1 - y_i) / D``, ``beta w_i q_i y_i / D``) the derivatives are
+
+    .. math::
+
+        \frac{\partial F}{\partial z_i} = -\gamma r^\gamma G_i, \qquad
+        \frac{\partial^2 F}{\partial z_i^2} = \gamma r^\gamma
+            \Big[(\gamma - 1) G_i^2 - G_i \Big(q_i - p_i - \frac{2 w_i a_i p_i q_i}{D}\Big)\Big]
+
+    so every output is finite for every finite margin and every ``gamma > 0``,
+    also where ``r`` underflows (``r`` is floored at 1e-300 in the ratios only).
+    ``r`` is formed from ``alpha FP + beta FN`` directly, never as ``1 - TI``. A
+    group with ``D = 0`` (``smooth = 0``, no positives and every ``p`` 0)
+    scores 1. ``L = mean_g F_g``; ``grad`` and ``hess`` are of ``S L``
+    (``S = sum w``). Computed in float64 (outputs in ``z``'s dtype).
+    ``mode="value"`` returns ``(L,)`` (0-d, float64). With ``alpha = beta = 1/2``
+    and ``gamma = 1`` this is :func:`dice_kernel` with ``smooth = 2 s``.
+    """
+    dtype = z.dtype
+    y, wv, z = _as_float64(y, w, z, xp)
+    p, q, _, _ = sigmoid_pair(z, xp)
+    wp = wv * p
+    tp, fp, fn = seg.sum(wp * y), seg.sum(wp * (1 - y)), seg.sum(wv * q * y)
+    miss = alpha * fp + beta * fn
+    den = tp + smooth + miss
+    safe = den > 0
+    den_s = xp.where(safe, den, 1.0)
+    r = xp.where(safe, miss / den_s, 1.0)  # 1 - TI
+    r_gamma = r if gamma == 1 else r ** gamma
+    if mode == "value":
+        return (seg.mean(r_gamma),)
+    k = seg.total(wv) / seg.n_groups  # the derivatives are of S * mean_g F_g
+    den_r = seg.rows(den_s, xp.float64)
+    r_row = seg.rows(r, xp.float64)
+    a = (1 - beta) * y + alpha * (1 - y)
+    t = wv * (y - (1 - r_row) * a) / den_r  # dTI/dp_i
+    pq = p * q
+    ratio = t * pq / xp.clip(r_row, min=_R_TINY)  # G_i
+    scale = k * gamma * seg.rows(r_gamma, xp.float64)  # k gamma r^gamma
+    grad = -scale * ratio
+    exact = scale * ((gamma - 1) * ratio * ratio - ratio * (q - p - 2 * wv * a * pq / den_r))
+    weights = seg.sum(wv)
+    per_weight = k / xp.where(weights > 0, weights, 1.0)
+    # |k dF/dp_i| = k gamma r^gamma |t_i| / r: its group mean per unit weight
+    abs_dp = scale * xp.abs(t) / xp.clip(r_row, min=_R_TINY)
+    mean_abs = seg.rows(seg.sum(abs_dp) / xp.where(weights > 0, weights, 1.0), xp.float64)
     floor_w = wv * seg.rows(per_weight, xp.float64)
     grad, hess = _finish(grad, exact, xp.abs(grad), mean_abs * wv * pq, floor_w, hessian,
                          surrogate, xp)
@@ -275,6 +351,37 @@ class DiceLoss(_OverlapLoss):
         return {"smooth": float(self.smooth)}
 
 
+class TverskyLoss(_OverlapLoss):
+    r"""(Focal) Tversky loss with a sigmoid link; see :func:`gbloss.tversky`."""
+
+    _name = "tversky"
+    _kernel_fn = staticmethod(tversky_kernel)
+    _surrogate = "logistic"
+
+    def __init__(self, alpha: float = 0.3, beta: float = 0.7, gamma: float = 1.0,
+                 smooth: float = 1.0, hessian: OverlapHessian = "auto") -> None:
+        self.alpha = alpha
+        self.beta = beta
+        self.gamma = gamma
+        self.smooth = smooth
+        self.hessian = hessian
+        self._validate_params()
+
+    def _validate_params(self) -> None:
+        check_finite_scalar("alpha", self.alpha, low=0.0)
+        check_finite_scalar("beta", self.beta, low=0.0)
+        if self.alpha == 0 and self.beta == 0:
+            raise ValueError("alpha and beta are both 0: the Tversky index would be 1 for "
+                             "every prediction")
+        check_finite_scalar("gamma", self.gamma, low=0.0, low_inclusive=False)
+        check_finite_scalar("smooth", self.smooth, low=0.0)
+        check_hessian_option(self.hessian, HESSIAN_OPTIONS)
+
+    def _kernel_params(self) -> dict[str, Any]:
+        return {"alpha": float(self.alpha), "beta": float(self.beta),
+                "gamma": float(self.gamma), "smooth": float(self.smooth)}
+
+
 class PELoss(_OverlapLoss):
     r"""PointWise Exponential Loss with a sigmoid link; see :func:`gbloss.pel`."""
 
@@ -361,6 +468,88 @@ def dice(smooth: float = 1.0, hessian: OverlapHessian = "auto") -> DiceLoss:
     0.0
     """
     return DiceLoss(smooth=smooth, hessian=hessian)
+
+
+@fill_doc(hessian=r"""
+    hessian : {"auto", "exact"}
+        Dice's policy. ``"exact"``: the true diagonal, negative on many rows
+        (as Dice's, of which Tversky is the generalisation). ``"auto"``: the
+        exact diagonal where it is at least ``1e-6`` times the row weight,
+        else ``m_g w_i p_i (1 - p_i)`` (floored at that value), the logistic
+        curvature scaled by ``m_g``, the group's mean of ``|S/G dF_g/dp_i|``
+        per unit weight: the surrogate measured best for Dice
+        (``benchmarks/results/segmentation.md``), not measured again for
+        Tversky.
+""")
+def tversky(alpha: float = 0.3, beta: float = 0.7, gamma: float = 1.0, smooth: float = 1.0,
+            hessian: OverlapHessian = "auto") -> TverskyLoss:
+    r"""Tversky loss (Salehi et al. 2017) and focal Tversky loss (Abraham and Khan 2019) for
+    per-item binary data, with a sigmoid link.
+
+    .. math::
+
+        L = \frac{1}{G}\sum_g (1 - TI_g)^\gamma, \qquad
+        TI_g = \frac{TP_g + s}{TP_g + \alpha FP_g + \beta FN_g + s}
+
+    over the soft counts of each group ``g``, ``p = sigmoid(z)``:
+    ``TP = sum w p y``, ``FP = sum w p (1 - y)``, ``FN = sum w (1 - p) y``
+    (groups as in :func:`dice`: XGBoost ``qid`` / ``group``, LightGBM
+    ``group``; without groups the whole data set is one group; under
+    ``gbloss.dask`` the group sums are all-reduced). Gradients are exact for
+    this definition. A perfect prediction gives 0.
+
+    Parameters
+    ----------
+    alpha : float >= 0
+        Weight of false positives (0.3: Salehi et al.'s best for lesions).
+    beta : float >= 0
+        Weight of false negatives (0.7); ``beta > alpha`` favours recall.
+        ``alpha = beta = 1/2`` is the Dice coefficient, ``alpha = beta = 1``
+        the Tanimoto (Jaccard) coefficient.
+    gamma : float > 0
+        The focal exponent. ``gamma = 1`` is the Tversky loss. Abraham and
+        Khan write ``(1 - TI)^(1/gamma)`` with their ``gamma`` in [1, 3] (best
+        4/3): their ``gamma = 4/3`` is ``gamma = 0.75`` here (the exponent, as
+        segmentation-models-pytorch's ``TverskyLoss(gamma=...)``).
+    smooth : float >= 0
+        ``s``, added to numerator and denominator (MONAI's
+        ``smooth_nr = smooth_dr = s``; kornia adds ``eps`` to the denominator
+        only, and sums the counts over every class channel of a softmax). Note the convention differs from :func:`dice`'s: ``tversky(0.5,
+        0.5, 1, s)`` equals ``dice(smooth=2 s)``, since
+        ``(I + s) / ((P + Y) / 2 + s) = (2 I + 2 s) / (P + Y + 2 s)``.
+    %(hessian)s
+
+    Returns
+    -------
+    TverskyLoss
+        ``loss.gradient_hessian(y, raw, w, group=sizes)`` and
+        ``loss.loss(..., group=sizes)`` take group sizes.
+
+    Notes
+    -----
+    The init score is the log-odds of the positive rate, as for :func:`dice`:
+    at a constant prediction the Tversky index is monotone in ``p``, so the
+    constant minimiser is an infinite margin. As Dice, meant for fine-tuning
+    a model trained with log-loss (``xgb_model=`` / ``init_model=``); the
+    benchmark of that use was run for Dice and PEL, not for Tversky.
+
+    References
+    ----------
+    S. S. M. Salehi, D. Erdogmus, A. Gholipour, "Tversky loss function for
+    image segmentation using 3D fully convolutional deep networks", MLMI 2017,
+    arXiv:1706.05721. N. Abraham, N. M. Khan, "A Novel Focal Tversky Loss
+    Function with Improved Attention U-Net for Lesion Segmentation", ISBI 2019,
+    arXiv:1810.07842. Held against MONAI's ``TverskyLoss`` and kornia's
+    ``tversky_loss`` in the tests.
+
+    Examples
+    --------
+    >>> import numpy as np, gbloss
+    >>> y = np.array([0.0, 1.0, 1.0, 0.0]); raw = np.array([-30.0, 30.0, 30.0, -30.0])
+    >>> round(gbloss.tversky(alpha=0.3, beta=0.7).loss(y, raw), 12)
+    0.0
+    """
+    return TverskyLoss(alpha=alpha, beta=beta, gamma=gamma, smooth=smooth, hessian=hessian)
 
 
 @fill_doc(hessian=_HESSIAN_DOC, surrogate="""

@@ -116,9 +116,16 @@ Migration
      - Equal values and gradients. Autograd of the published formula gives a NaN
        gradient at a zero error for ``gamma < 1`` (``0 * inf``); gbloss's analytic
        backward gives 0 there.
+   * - ``monai.losses.TverskyLoss(sigmoid=True, alpha=a, beta=b, smooth_nr=s, smooth_dr=s)``
+     - ``TverskyLoss(alpha=a, beta=b, smooth=s)``
+     - Equal values and gradients on ``(N, 1, ...)`` logits (tested). Defaults
+       differ: MONAI ``alpha = beta = 0.5``, ``smooth_nr = smooth_dr = 1e-5``;
+       gbloss ``0.3, 0.7, 1``. kornia's ``tversky_loss`` (softmax) sums the
+       counts over every class channel, one index per sample: with two classes
+       alpha and beta then act alike.
 
-Dice and PEL (:class:`DiceLoss`, :class:`PELoss`) are the kernels of
-:func:`gbloss.dice` and :func:`gbloss.pel` with each sample (or the whole
+Dice, Tversky and PEL (:class:`DiceLoss`, :class:`TverskyLoss`, :class:`PELoss`) are the
+kernels of :func:`gbloss.dice`, :func:`gbloss.tversky` and :func:`gbloss.pel` with each sample (or the whole
 batch, ``batch=True``) as one group.
 
 ``"mean"`` and :meth:`gbloss.Loss.loss`
@@ -154,6 +161,7 @@ from .nn import (
     BalancedSoftmaxLoss,
     BMCLoss,
     BNILoss,
+    CostSensitiveLoss,
     CrossEntropyLoss,
     DiceLoss,
     FocalLoss,
@@ -166,6 +174,7 @@ from .nn import (
     PolyLoss,
     SigmoidFocalLoss,
     SoftmaxFocalLoss,
+    TverskyLoss,
     VSLoss,
 )
 
@@ -176,6 +185,7 @@ __all__ = [
     "BMCLoss",
     "BNILoss",
     "BalancedSoftmaxLoss",
+    "CostSensitiveLoss",
     "CrossEntropyLoss",
     "DiceLoss",
     "FocalLoss",
@@ -188,6 +198,7 @@ __all__ = [
     "PolyLoss",
     "SigmoidFocalLoss",
     "SoftmaxFocalLoss",
+    "TverskyLoss",
     "VSLoss",
     "drw_weights",
     "functional",

@@ -83,6 +83,10 @@ This module re-exports the functions of one module per family:
 :mod:`gbloss.torch.focal_regression` (Focal-R),
 :mod:`gbloss.torch.overlap` (Dice, PEL), :mod:`gbloss.torch.asymmetric` (ASL, ACE / AWE)
 and :mod:`gbloss.torch.poly` (PolyLoss).
+:mod:`gbloss.torch.longtail` (LDAM, LMF, DRW), :mod:`gbloss.torch.acb_mse`,
+:mod:`gbloss.torch.balanced_mse` (BMC, BNI, GAI) and
+:mod:`gbloss.torch.overlap` (Dice, Tversky, PEL) and :mod:`gbloss.torch.cost_sensitive`
+(the expected misclassification cost).
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ from __future__ import annotations
 from .acb_mse import acb_mse_loss
 from .asymmetric import ace_loss, asymmetric_loss
 from .balanced_mse import bmc_loss, bni_buckets, bni_loss, gai_loss, gmm_tensors
+from .cost_sensitive import cost_sensitive_loss
 from .focal import (
     cross_entropy,
     focal_loss,
@@ -100,7 +105,7 @@ from .focal import (
 from .focal_regression import focal_regression_loss
 from .logit_adjusted import balanced_softmax_loss, logit_adjusted_loss, vs_adjustment, vs_loss
 from .longtail import class_margins, drw_weights, ldam_loss, lmf_loss
-from .overlap import dice_loss, pel_loss
+from .overlap import dice_loss, pel_loss, tversky_loss
 from .poly import poly_loss
 
 __all__ = [
@@ -112,6 +117,7 @@ __all__ = [
     "bni_buckets",
     "bni_loss",
     "class_margins",
+    "cost_sensitive_loss",
     "cross_entropy",
     "dice_loss",
     "drw_weights",
@@ -127,6 +133,7 @@ __all__ = [
     "poly_loss",
     "sigmoid_focal_loss",
     "softmax_focal_loss",
+    "tversky_loss",
     "vs_adjustment",
     "vs_loss",
 ]

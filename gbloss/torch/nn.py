@@ -24,17 +24,18 @@ from ._common import (
 from .acb_mse import acb_mse_loss
 from .asymmetric import ace_loss, asymmetric_loss
 from .balanced_mse import bmc_loss, bni_loss, gai_loss, gmm_tensors
+from .cost_sensitive import cost_matrix_tensor, cost_sensitive_loss
 from .focal import cross_entropy, focal_loss, sigmoid_focal_loss, softmax_focal_loss
 from .focal_regression import focal_regression_loss
 from .logit_adjusted import adjusted_loss, vs_adjustment
 from .longtail import _margin_losses, class_margins
-from .overlap import dice_loss, pel_loss
+from .overlap import dice_loss, pel_loss, tversky_loss, tversky_params
 from .poly import poly_loss
 
 __all__ = ["ACBLoss", "ACELoss", "AsymmetricLoss", "BalancedSoftmaxLoss", "BMCLoss", "BNILoss",
-           "CrossEntropyLoss", "DiceLoss", "FocalLoss", "FocalRegressionLoss", "GAILoss",
-           "LDAMLoss", "LMFLoss", "LogitAdjustedLoss", "PELoss", "PolyLoss", "SigmoidFocalLoss",
-           "SoftmaxFocalLoss", "VSLoss"]
+           "CostSensitiveLoss", "CrossEntropyLoss", "DiceLoss", "FocalLoss",
+           "FocalRegressionLoss", "GAILoss", "LDAMLoss", "LMFLoss", "LogitAdjustedLoss",
+           "PELoss", "PolyLoss", "SigmoidFocalLoss", "SoftmaxFocalLoss", "TverskyLoss", "VSLoss"]
 
 
 class _Loss(nn.Module):
@@ -810,3 +811,86 @@ class PolyLoss(_Loss):
 
     def extra_repr(self) -> str:
         return f"epsilon={self.epsilon}, gamma={self.gamma}, reduction={self.reduction!r}"
+
+
+# ----------------------------------------------------------------------- cost-sensitive
+class CostSensitiveLoss(_Loss):
+    r"""Expected misclassification cost on logits; see
+    :func:`gbloss.torch.functional.cost_sensitive_loss`.
+
+    .. math::
+
+        \ell = \sum_k C_{y k}\, p_k
+
+    A ``2 x 2`` matrix: a sigmoid per element (binary); ``k x k``: softmax over
+    dimension 1 with class-index targets.
+
+    Parameters
+    ----------
+    cost_matrix : array or Tensor (k, k)
+        ``C[i, j]``: the cost of predicting ``j`` when the truth is ``i``; a buffer.
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> criterion = gt.CostSensitiveLoss([[0.0, 1.0, 4.0], [2.0, 0.0, 1.0], [8.0, 2.0, 0.0]])
+    >>> z = torch.randn(8, 3, requires_grad=True)
+    >>> criterion(z, torch.randint(0, 3, (8,))).backward()
+    """
+
+    def __init__(self, cost_matrix: Any, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("cost_matrix", cost_matrix_tensor(cost_matrix))
+        self.n_classes = int(self.cost_matrix.shape[0])  # type: ignore[index]
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return cost_sensitive_loss(input, target, self.cost_matrix, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"n_classes={self.n_classes}, reduction={self.reduction!r}"
+
+
+class TverskyLoss(_Loss):
+    r"""(Focal) Tversky loss on logits (sigmoid); see
+    :func:`gbloss.torch.functional.tversky_loss`.
+
+    .. math::
+
+        F_g = \Big(1 - \frac{TP_g + s}{TP_g + \alpha FP_g + \beta FN_g + s}\Big)^\gamma
+
+    per sample ``g`` (``batch=False``) or over the batch (``batch=True``).
+
+    Parameters
+    ----------
+    alpha : float >= 0, default 0.3
+    beta : float >= 0, default 0.7
+    gamma : float > 0, default 1
+    smooth : float >= 0, default 1
+    batch : bool, default False
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> z = torch.randn(2, 1, 8, 8, requires_grad=True)
+    >>> gt.TverskyLoss(alpha=0.3, beta=0.7)(z, (torch.rand(2, 1, 8, 8) > 0.7).float()).backward()
+    """
+
+    def __init__(self, alpha: float = 0.3, beta: float = 0.7, gamma: float = 1.0,
+                 smooth: float = 1.0, batch: bool = False, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        params = tversky_params(alpha, beta, gamma, smooth)
+        self.alpha, self.beta = params["alpha"], params["beta"]
+        self.gamma, self.smooth = params["gamma"], params["smooth"]
+        self.batch = bool(batch)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor,
+                weight: torch.Tensor | None = None) -> torch.Tensor:
+        return tversky_loss(input, target, alpha=self.alpha, beta=self.beta, gamma=self.gamma,
+                            smooth=self.smooth, batch=self.batch, weight=weight,
+                            reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return (f"alpha={self.alpha}, beta={self.beta}, gamma={self.gamma}, "
+                f"smooth={self.smooth}, batch={self.batch}, reduction={self.reduction!r}")

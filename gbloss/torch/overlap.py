@@ -1,10 +1,10 @@
-r"""Soft Dice and PointWise Exponential Loss (PEL) for PyTorch, sigmoid link.
+r"""Soft Dice, (focal) Tversky and PointWise Exponential Loss (PEL) for PyTorch, sigmoid link.
 
-Both are ratios of sums over a group of elements: one group per sample
+All are ratios of sums over a group of elements: one group per sample
 (``batch=False``: the sums run over each ``input[i]``) or one group for the
-whole batch (``batch=True``). They run the kernels of :func:`gbloss.dice` and
-:func:`gbloss.pel` (:func:`gbloss.losses.overlap.dice_kernel`,
-:func:`~gbloss.losses.overlap.pel_kernel`) with the samples as the boosting loss's
+whole batch (``batch=True``). They run the kernels of :func:`gbloss.dice`,
+:func:`gbloss.tversky` and :func:`gbloss.pel` (:func:`gbloss.losses.overlap.dice_kernel`,
+:func:`~gbloss.losses.overlap.tversky_kernel`, :func:`~gbloss.losses.overlap.pel_kernel`) with the samples as the boosting loss's
 groups: the forward pass takes the per-group values (``mode="value"``) and the
 exact gradient (``mode="grad_hess"``) and stores the gradient; backward
 multiplies it by each group's incoming gradient. Sums run in float64.
@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from .._core.groups import Segments
-from ..losses.overlap import dice_kernel, pel_kernel
+from ..losses.overlap import dice_kernel, pel_kernel, tversky_kernel
 from ._common import (
     XP_EXACT_ABS,
     XP_TRACEABLE,
@@ -40,7 +40,7 @@ from ._common import (
     upstream,
 )
 
-__all__ = ["dice_loss", "pel_loss"]
+__all__ = ["dice_loss", "pel_loss", "tversky_loss"]
 
 
 class _GroupValues(Segments):
@@ -224,3 +224,54 @@ def pel_loss(input: torch.Tensor, target: torch.Tensor, *, alpha: float = 20.0,
     params = {"alpha": check_positive("alpha", alpha), "power": check_positive("power", power)}
     return _overlap("pel_loss", pel_kernel, params, input, target, weight, bool(batch),
                     reduction)
+
+
+def tversky_loss(input: torch.Tensor, target: torch.Tensor, *, alpha: float = 0.3,
+                 beta: float = 0.7, gamma: float = 1.0, smooth: float = 1.0,
+                 batch: bool = False, weight: torch.Tensor | None = None,
+                 reduction: str = "mean") -> torch.Tensor:
+    r"""(Focal) Tversky loss on logits (a sigmoid per element), per sample or over the batch.
+
+    .. math::
+
+        F_g = (1 - TI_g)^\gamma, \qquad
+        TI_g = \frac{TP_g + s}{TP_g + \alpha FP_g + \beta FN_g + s}
+
+    with the soft counts ``TP = sum w p y``, ``FP = sum w p (1 - y)``,
+    ``FN = sum w (1 - p) y``, ``p = sigmoid(z)``, over the groups of
+    :func:`dice_loss` (each sample, or the batch). The kernel of
+    :func:`gbloss.tversky` with the samples as its groups: values and
+    derivatives equal that loss's. MONAI's ``TverskyLoss(sigmoid=True,
+    smooth_nr=s, smooth_dr=s)`` is ``gamma=1`` on ``(N, 1, ...)`` input;
+    ``alpha = beta = 1/2``, ``gamma = 1`` is :func:`dice_loss` with ``2 s``.
+
+    Parameters
+    ----------
+    input, target, batch, weight, reduction
+        As in :func:`dice_loss`.
+    alpha : float >= 0, default 0.3
+        Weight of false positives.
+    beta : float >= 0, default 0.7
+        Weight of false negatives.
+    gamma : float > 0, default 1
+        Focal exponent (Abraham and Khan's ``1/gamma``).
+    smooth : float >= 0, default 1
+
+    References
+    ----------
+    S. S. M. Salehi et al., arXiv:1706.05721 (2017); N. Abraham, N. M. Khan,
+    arXiv:1810.07842 (2019).
+    """
+    params = tversky_params(alpha, beta, gamma, smooth)
+    return _overlap("tversky_loss", tversky_kernel, params, input, target, weight, bool(batch),
+                    reduction)
+
+
+def tversky_params(alpha: Any, beta: Any, gamma: Any, smooth: Any) -> dict[str, float]:
+    """The Tversky parameters checked as :class:`gbloss.TverskyLoss` checks them."""
+    params = {"alpha": check_nonnegative("alpha", alpha), "beta": check_nonnegative("beta", beta),
+              "gamma": check_positive("gamma", gamma), "smooth": check_nonnegative("smooth", smooth)}
+    if params["alpha"] == 0 and params["beta"] == 0:
+        raise ValueError("alpha and beta are both 0: the Tversky index would be 1 for every "
+                         "prediction")
+    return params
