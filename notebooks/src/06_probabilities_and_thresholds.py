@@ -23,7 +23,7 @@ import pandas as pd
 import xgboost as xgb
 from sklearn.calibration import calibration_curve
 from sklearn.datasets import make_classification
-from sklearn.metrics import precision_recall_curve
+from sklearn.metrics import balanced_accuracy_score, precision_recall_curve
 from sklearn.model_selection import TunedThresholdClassifierCV, train_test_split
 
 import gbloss
@@ -63,7 +63,7 @@ print(f"positives: train {y_train.mean():.2%}, test {y_test.mean():.2%}")
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), sharey=True)
 rows = []
-for ax, (name, loss) in zip(axes, fitted.items()):
+for ax, (name, loss) in zip(axes, fitted.items(), strict=True):
     before = np.asarray(loss.transform(z_test[name]))
     after = np.asarray(loss.predict_proba(z_test[name], prior="train"))
     for label, p, style in (("transform", before, "o-"), ("predict_proba", after, "s-")):
@@ -164,8 +164,6 @@ clf = GBLossClassifier(gbloss.focal(gamma=2.0), n_estimators=100, max_depth=4,
 tuned = TunedThresholdClassifierCV(clf, scoring="balanced_accuracy", cv=3, random_state=0)
 tuned.fit(X_train, y_train)
 plain = clf.fit(X_train, y_train)
-from sklearn.metrics import balanced_accuracy_score  # noqa: E402
-
 print(f"chosen threshold {tuned.best_threshold_:.3f}; test balanced accuracy "
       f"{balanced_accuracy_score(y_test, tuned.predict(X_test)):.3f} "
       f"(at 0.5: {balanced_accuracy_score(y_test, plain.predict(X_test)):.3f})")
