@@ -84,18 +84,19 @@ pd.DataFrame(rows).round(4)
 # The plain cross-entropy is already calibrated and `predict_proba` leaves it as it is.
 # Balanced class weights make every probability several times too large (the model learnt
 # a 50:50 world); `predict_proba(prior="train")` moves the odds back by the ratio of the
-# class weights, and the points return to the diagonal. Focal loss squeezes the
-# probabilities towards the middle; its correction maps them back through the inverse of
-# that distortion. The ECE (15 equal-width bins, `gbloss.metrics.calibration_error`) is
-# the mean gap weighted by the rows in each bin.
+# class weights, and the points come back close to the diagonal. Focal loss pulls the
+# probabilities of the many easy negatives up towards the middle; its correction maps them
+# back through the inverse of that distortion. The ECE in the table (15 equal-width bins,
+# `gbloss.metrics.calibration_error`) is the gap weighted by the rows in each bin; compare
+# the mean predicted probability with the observed rate too.
 #
 # ## Choosing the threshold from costs
 #
 # Suppose a missed positive costs 20 and a false alarm costs 1. With *calibrated*
 # probabilities the cheapest decision flags a row when $p \ge 1/(1 + 20) \approx 0.048$
-# (Elkan, 2001). The same threshold on uncorrected scores flags too many rows (class
-# weights) or a wrong set (focal). A threshold tuned on the validation split needs no
-# calibration, but needs enough validation positives.
+# (Elkan, 2001). The same threshold on the uncorrected scores of class weights or focal loss
+# flags far too many rows: both push the scores up. A threshold tuned on the validation split
+# needs no calibration, but needs enough validation positives.
 
 # %%
 cost_fn, cost_fp = 20.0, 1.0
