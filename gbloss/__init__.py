@@ -70,7 +70,7 @@ __all__ = [
 
 def __getattr__(name: str):  # lazy: gbloss.xgboost / .lightgbm / .torch import their library
     # "torch" stays out of __all__: `from gbloss import *` must not shadow the torch package
-    if name in ("xgboost", "lightgbm", "torch", "sklearn", "dask"):
+    if name in ("xgboost", "lightgbm", "torch", "sklearn", "dask", "metrics"):
         import importlib
 
         return importlib.import_module(f"gbloss.{name}")

@@ -171,8 +171,13 @@ def train(
     -------
     lightgbm.Booster
         With the init score added to the first iteration's trees:
-        ``predict`` gives probabilities (classification) or values
-        (regression); ``raw_score=True`` gives margins.
+        ``predict`` gives the loss's link of the margins (classification) or
+        values (regression); ``raw_score=True`` gives margins, and
+        ``loss.predict_proba`` of them estimates of ``P(y | x)`` with what the
+        loss does to the probabilities undone (fit the loss before training
+        when it needs the class counts: an unfitted ``loss`` stays unfitted
+        here; the copy fitted to ``train_set``'s labels is the booster's
+        attribute ``fitted_loss``, kept by pickling but not by ``save_model``).
     """
     if not isinstance(loss, Loss):
         raise TypeError(f"loss must be a gbloss loss (for example gbloss.focal()), got {loss!r}")
@@ -224,4 +229,6 @@ def train(
     finally:
         for ds in owned:
             _clear_init_score(ds)
-    return bake_init_score(booster, init, fitted)
+    baked = bake_init_score(booster, init, fitted)
+    baked.fitted_loss = fitted  # the loss with the training statistics (predict_proba)
+    return baked

@@ -5,8 +5,8 @@ a choice of booster. They set what the boosters leave out for a custom
 objective: the loss's optimal constant as the init score (XGBoost
 ``base_score``; LightGBM ``init_score`` on the training and every validation
 set, then baked into the first trees), the loss as the evaluation metric, and
-``predict_proba`` as the loss's link applied to margins that include the init
-score::
+``predict_proba`` as the loss's estimates of ``P(y | x)``
+(:meth:`gbloss.Loss.predict_proba`) of margins that include the init score::
 
     import gbloss
     from gbloss.sklearn import GBLossClassifier
@@ -51,11 +51,13 @@ The booster alone is also usable without gbloss: ``clf.booster_`` is a plain
 model and whose configured objective carries the loss's link, so after
 ``clf.booster_.save_model("model.json")`` (XGBoost) or
 ``clf.booster_.save_model("model.txt")`` (LightGBM) and loading it with the
-booster's own API, ``predict`` returns the probabilities of the positive class
-(binary), of every class (multiclass) or the values (regression) that
-``predict_proba`` / ``predict`` give, and ``output_margin=True`` /
-``raw_score=True`` the margins of ``decision_function``. The column order is
-that of ``clf.classes_``, which the booster file does not store.
+booster's own API, ``output_margin=True`` / ``raw_score=True`` give the
+margins of ``decision_function`` and ``predict`` the loss's link of them (the
+values of ``predict`` for regression). The link is not ``predict_proba``
+when the loss moves the probabilities (class weights, focal, LDAM, ...):
+``clf.loss_.predict_proba(margins)`` gives those (pickle ``clf.loss_`` with
+the booster). The column order is that of ``clf.classes_``, which the
+booster file does not store.
 """
 
 from __future__ import annotations
@@ -586,7 +588,9 @@ class GBLossClassifier(ClassifierMixin, _GBLossEstimator):
         The labels seen by ``fit`` (any type, sorted).
     n_classes_ : int
     loss_ : gbloss.Loss
-        The copy of ``loss`` with label statistics fitted to the training labels.
+        The copy of ``loss`` with label statistics fitted to the training
+        labels: ``clf.loss_.predict_proba(clf.decision_function(X), prior=...)``
+        gives probabilities for another class prior.
     booster_ : xgboost.Booster or lightgbm.Booster
         The model, init score included (see the module docstring for saving it).
     init_score_ : float or ndarray of shape (n_classes,)
@@ -602,13 +606,16 @@ class GBLossClassifier(ClassifierMixin, _GBLossEstimator):
 
     Notes
     -----
-    ``predict_proba`` is ``loss_.transform`` of the margins: the sigmoid
-    (binary) or softmax (multiclass) of ``decision_function``, which includes
-    the init score. For losses that are not proper scoring rules (focal with
-    ``gamma > 0``, class weights, LDAM, LMF, Dice, PEL) these are scores that
-    rank well, not calibrated probabilities; calibrate them
-    (:class:`sklearn.calibration.CalibratedClassifierCV`) when probabilities
-    matter. Multi-label targets are not supported by the estimator; use
+    ``predict_proba`` is ``loss_.predict_proba`` of ``decision_function``
+    (margins including the init score): the loss's own map from its
+    minimiser back to ``P(y | x)`` is undone, exactly for class weights,
+    alpha, focal loss, LDAM and LMF (the class weights of the last round for
+    deferred re-weighting); Dice and PEL keep the plain sigmoid, which is
+    not a probability estimate -- calibrate it
+    (:class:`sklearn.calibration.CalibratedClassifierCV` on
+    ``sklearn.frozen.FrozenEstimator(clf)``). See ``docs/probabilities.md``.
+    ``predict`` is the class of largest ``predict_proba``;
+    ``decision_function`` stays the raw margins. Multi-label targets are not supported by the estimator; use
     :func:`gbloss.xgboost.train` for them.
 
     Training that ends with a constant model because the Hessians are too
@@ -717,22 +724,32 @@ class GBLossClassifier(ClassifierMixin, _GBLossEstimator):
         return raw
 
     def predict_proba(self, X: ArrayLike) -> NDArray:
-        """``loss_.transform`` of the margins: shape (n, n_classes), rows sum to 1.
+        """Estimates of ``P(y | x)``: ``loss_.predict_proba`` of the margins.
 
-        Scores rather than calibrated probabilities for losses that are not
-        proper scoring rules (see Notes of the class).
+        Shape (n, n_classes), rows sum to 1, columns in the order of
+        ``classes_``. What the loss does to the probabilities (class weights,
+        alpha, focusing, LDAM margins) is undone (see Notes of the class and
+        :meth:`gbloss.Loss.predict_proba`), under the training class
+        frequencies.
         """
         raw = self._margins(X)
-        p = np.asarray(self.loss_.transform(raw, multilabel=False), dtype=np.float64)
+        p = np.asarray(self.loss_.predict_proba(raw, multilabel=False), dtype=np.float64)
         if p.ndim == 1:
             return np.stack([1.0 - p, p], axis=1)
         return p
 
     def predict(self, X: ArrayLike) -> NDArray:
-        """The class of largest ``predict_proba``."""
-        raw = self._margins(X)
-        idx = (raw > 0).astype(np.intp) if raw.ndim == 1 else np.argmax(raw, axis=1)
-        return self.classes_[idx]
+        """The class of largest ``predict_proba`` (the most probable class).
+
+        ``predict`` and ``predict_proba`` agree. A class-weighted loss
+        therefore no longer shifts the decisions towards the rare classes;
+        for decisions that weigh errors unequally, tune the threshold
+        (:class:`sklearn.model_selection.TunedThresholdClassifierCV`) or
+        reweight the probabilities for a different prior
+        (``loss_.predict_proba(decision_function(X), prior="uniform")``).
+        """
+        p = self.predict_proba(X)
+        return self.classes_[np.argmax(p, axis=1)]
 
 
 class GBLossRegressor(RegressorMixin, _GBLossEstimator):

@@ -183,10 +183,16 @@ def train(
     Returns
     -------
     xgboost.Booster
-        ``predict`` returns probabilities (classification) or values
-        (regression) including the init score; ``output_margin=True`` the
-        margins. The loss itself is not saved with the model: pass it again as
-        ``obj=`` to continue training.
+        ``predict`` returns the loss's link of the margins (classification)
+        or values (regression) including the init score; ``output_margin=True``
+        the margins, and ``loss.predict_proba`` of them estimates of
+        ``P(y | x)`` with what the loss does to the probabilities undone (fit
+        the loss before training, ``loss = loss.fit(y_train)``, when it needs
+        the class counts: an unfitted ``loss`` stays unfitted here; the copy
+        fitted to ``dtrain``'s labels is the booster's attribute
+        ``fitted_loss``, kept by pickling but not by ``save_model``). The loss
+        itself is not saved with the model: pass it again as ``obj=`` to
+        continue training.
     """
     _check_loss(loss)
     if not isinstance(dtrain, xgb.DMatrix):
@@ -201,7 +207,7 @@ def train(
     else:
         full = {"disable_default_eval_metric": True, **params}  # the loaded model's own
     obj = objective(fitted, params)
-    return xgb.train(
+    booster = xgb.train(
         full,
         dtrain,
         num_boost_round,
@@ -211,3 +217,5 @@ def train(
         xgb_model=xgb_model,
         **kwargs,
     )
+    booster.fitted_loss = fitted  # the loss with the training statistics (predict_proba)
+    return booster

@@ -258,12 +258,18 @@ class Metric:
         else:  # no training to borrow from: a fitted loss's, or these labels' own
             stats = _statistics(loss, binding, labels, w, xp)
         context = CallContext(None, binding.group_ptr, reduce)
-        value = loss._evaluate("value", labels, w, raw, stats, xp, context, cache=binding.kernel)
+        value = self._value(labels, w, raw, stats, xp, context, binding)
         if call.form == "xgboost":
             return self.__name__, value
         if call.form == "xgboost-sklearn":
             return value
         return self.__name__, value, False
+
+    def _value(self, labels: Labels, w: Any, raw: Any, stats: Any, xp: Any,
+               context: CallContext, binding: Binding) -> float:
+        """The metric on validated labels and margins (here: the loss)."""
+        return self.loss._evaluate("value", labels, w, raw, stats, xp, context,
+                                   cache=binding.kernel)
 
     @staticmethod
     def _training(key: tuple, call: Call) -> Binding | None:

@@ -58,6 +58,7 @@ from .._core.labels import (
 from .._core.namespace import asarray_on, get_namespace, to_numpy
 from .._objective.binding import CallContext, freeze
 from .._objective.protocol import ObjectiveMixin, evaluate
+from ._posterior import shift_prior
 
 __all__ = ["Link", "Loss"]
 
@@ -418,6 +419,141 @@ class Loss(ObjectiveMixin):
             return _softmax(raw, xp)
         return _sigmoid(raw, xp)
 
+    def predict_proba(self, raw_prediction: ArrayLike, *, prior: Any = "train",
+                      multilabel: bool | None = None) -> Any:
+        r"""Estimates of ``P(y | x)`` from margins: what the loss did to the probabilities, undone.
+
+        Class weights, ``alpha``, effective-number and deferred (DRW) weights
+        move the loss's minimiser from the posterior ``eta`` to
+        ``q_k propto c_k eta_k`` (King and Zeng 2001); focal loss moves it
+        along ``eta = f'(1 - q) / (f'(q) + f'(1 - q))`` with
+        ``f(q) = -(1 - q)^gamma log q`` (Charoenphakdee et al. 2021). Each
+        loss inverts its own map (exact for cross-entropy, focal, LDAM and LMF;
+        the plain link for Dice and PEL, whose minimiser is no posterior; see
+        ``docs/probabilities.md``), then the prior shift
+        ``eta'_k propto eta_k pi'_k / pi_k`` moves the result from the
+        training class frequencies ``pi`` to ``prior``.
+
+        With ``drw_start_round`` the class weights of the last round are
+        undone: the model is read as trained past the switch (its later
+        rounds fit the weighted loss). A model stopped before the switch never
+        saw the weights: read it with ``loss.set_params(drw_start_round=None,
+        class_weight=None)``.
+
+        Parameters
+        ----------
+        raw_prediction : array of shape (n,) or (n, k)
+            Margins including the init score: XGBoost's
+            ``booster.predict(dmatrix, output_margin=True)``, LightGBM's
+            ``booster.predict(X, raw_score=True)``.
+        prior : "train", "uniform" or array
+            The class frequencies of the deployment population. ``"train"``:
+            those of the training labels (no shift). An array: ``(2,)``
+            ``[P(0), P(1)]`` for binary data, ``(k,)`` for multiclass data,
+            ``(k,)`` positive rates (or ``(k, 2)``) for multi-label data;
+            normalised here.
+        multilabel : bool, optional
+            Whether ``(n, k)`` margins are multi-label (a sigmoid per column);
+            default: whether the loss was fitted on multi-label labels.
+
+        Returns
+        -------
+        array
+            ``(n,)`` ``P(y = 1)`` for 1-D margins; ``(n, k)`` rows summing to 1
+            (multiclass); ``(n, k)`` per-column ``P(y_j = 1)`` (multi-label).
+
+        Raises
+        ------
+        ValueError
+            For regression losses, and when the map needs the training class
+            counts (``class_weight="balanced"`` / ``"effective"``, DRW, LDAM
+            margins, ``prior`` other than ``"train"``) and the loss is not
+            fitted: ``loss = loss.fit(y_train)`` first. ``gbloss.xgboost.train``
+            and ``gbloss.lightgbm.train`` use a fitted loss as it is and fit a
+            copy of an unfitted one, which they attach to the booster as
+            ``booster.fitted_loss``; the estimators keep theirs as ``loss_``.
+
+        References
+        ----------
+        G. King, L. Zeng, "Logistic Regression in Rare Events Data", Political
+        Analysis 9(2), 2001. N. Charoenphakdee, J. Vongkulbhisal, N.
+        Chairatanakul, M. Sugiyama, "On Focal Loss for Class-Posterior
+        Probability Estimation: A Theoretical Perspective", CVPR 2021.
+        M. Saerens, P. Latinne, C. Decaestecker, Neural Computation 14(1), 2002.
+        """
+        if self.link == "identity" or self._tasks == (REGRESSION,):
+            raise ValueError(f"{type(self).__name__} is a regression loss: it predicts values, "
+                             "not class probabilities (use transform)")
+        xp = get_namespace(raw_prediction)
+        raw = as_margins(raw_prediction, xp, finite=False)
+        return self._predict_proba(raw, self.statistics_, prior, multilabel, xp)
+
+    def _predict_proba(self, raw: Any, stats: Any, prior: Any, multilabel: bool | None,
+                       xp: Any) -> Any:
+        """:meth:`predict_proba` of checked margins with these statistics (a training's, in
+        a metric)."""
+        if raw.ndim > 2 or raw.ndim == 0:
+            raise ValueError(f"raw_prediction must be 1-D or 2-D, got shape {tuple(raw.shape)}")
+        column = raw.ndim == 2 and raw.shape[1] == 1
+        if column:
+            raw = xp.reshape(raw, (-1,))
+        fitted_task = getattr(stats, "task", None)
+        if raw.ndim == 1:
+            task = BINARY
+        else:
+            if multilabel is None:
+                multilabel = fitted_task == MULTILABEL
+            task = MULTILABEL if multilabel else MULTICLASS
+        if task not in self._tasks:
+            raise ValueError(f"{type(self).__name__} does not support {task} data")
+        if fitted_task is not None and fitted_task != task:
+            raise ValueError(f"{type(self).__name__} was fitted on {fitted_task} labels; these "
+                             f"margins are {task}")
+        if raw.ndim == 2:
+            k = int(raw.shape[1])
+            expected = getattr(self, "n_classes", None) or getattr(stats, "n_classes", None)
+            if expected is not None and expected != k:
+                raise ValueError(f"the loss has {expected} classes but raw_prediction has {k} "
+                                 "columns")
+        eta = self._posterior(raw, stats, task == MULTILABEL, xp)
+        if not (isinstance(prior, str) and prior == "train"):
+            pi_train = self._train_prior(stats, "prior=" + repr(prior)
+                                         if isinstance(prior, str) else "an array prior")
+            pi_new = _deployment_prior(prior, pi_train.shape)
+            eta = shift_prior(eta, pi_train, pi_new, task != MULTICLASS, xp)
+        return xp.reshape(eta, (-1, 1)) if column else eta
+
+    def _posterior(self, raw: Any, stats: Any, multilabel: bool, xp: Any) -> Any:
+        """``P(y | x)`` under the training prior from validated margins ``(n,)`` or ``(n, k)``.
+
+        ``stats``: the fitted statistics or None. The default is the plain
+        link (sigmoid; softmax, or a sigmoid per column when ``multilabel``):
+        right for losses whose minimiser is the posterior (the log-loss).
+        """
+        if raw.ndim == 2 and not multilabel:
+            return _softmax(raw, xp)
+        return _sigmoid(raw, xp)
+
+    def _require_statistics(self, stats: Any, what: str) -> Any:
+        """``stats``, or a ValueError telling the user to fit the loss."""
+        if stats is None:
+            raise ValueError(
+                f"{self!r}.predict_proba needs the training class counts for {what}, and the "
+                f"loss is not fitted: fit it on the training labels first, "
+                f"`loss = loss.fit(y_train)` (fit returns the fitted copy). "
+                f"gbloss.xgboost.train and gbloss.lightgbm.train leave an unfitted loss "
+                f"unfitted (a fitted one is used as it is): the copy they fitted is "
+                f"`booster.fitted_loss`; GBLossClassifier keeps its fitted copy as `loss_`.")
+        return stats
+
+    def _train_prior(self, stats: Any, what: str) -> NDArray:
+        stats = self._require_statistics(stats, what)
+        class_prior = getattr(stats, "class_prior", None)
+        if class_prior is None:
+            raise ValueError(f"{type(self).__name__}'s statistics hold no class frequencies: "
+                             f"{what} cannot be applied")
+        return np.asarray(class_prior(), dtype=np.float64)
+
 
 _PARAM_NAMES: dict[type, tuple[str, ...]] = {}
 
@@ -431,6 +567,30 @@ def _param_names(cls: type) -> tuple[str, ...]:
             p.name for p in sig.parameters.values()
             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
     return names
+
+
+def _deployment_prior(prior: Any, shape: tuple) -> NDArray:
+    """``prior=`` as class frequencies shaped like the training prior (``(2,)``, ``(k,)``
+    or ``(k, 2)``), each distribution normalised."""
+    if isinstance(prior, str):
+        if prior != "uniform":
+            raise ValueError(f"prior must be 'train', 'uniform' or an array of class "
+                             f"frequencies, got {prior!r}")
+        return np.full(shape, 1.0 / shape[-1])
+    p = np.asarray(prior, dtype=np.float64)
+    if len(shape) == 2 and p.shape == shape[:1]:  # multi-label positive rates
+        if np.any((p < 0) | (p > 1)):
+            raise ValueError("a multi-label prior of positive rates must be in [0, 1]")
+        p = np.stack([1.0 - p, p], axis=-1)
+    if p.shape != shape:
+        want = "(2,) [P(0), P(1)]" if shape == (2,) else (
+            f"({shape[0]},)" if len(shape) == 1 else f"({shape[0]},) or {shape}")
+        raise ValueError(f"prior must have shape {want}, got {p.shape}")
+    total = np.sum(p, axis=-1, keepdims=True)
+    if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(total <= 0):
+        raise ValueError(f"prior must be finite, non-negative class frequencies with a "
+                         f"positive sum, got {prior!r}")
+    return p / total
 
 
 def _sigmoid(raw: Any, xp: Any) -> Any:

@@ -39,6 +39,16 @@ class ClassCounts:
                               None if w is None else to_numpy(w))
         return cls(labels.task, labels.n_classes, counts)
 
+    def class_prior(self) -> NDArray[np.float64]:
+        """The training class frequencies, shaped like ``counts`` and summing to 1 along
+        the last axis: ``[P(0), P(1)]`` (binary), ``(k,)`` (multiclass), ``(k, 2)``
+        ``[P(neg), P(pos)]`` per column (multi-label). Uniform where a column has no weight.
+        """
+        counts = np.asarray(self.counts, dtype=np.float64)
+        total = np.sum(counts, axis=-1, keepdims=True)
+        uniform = np.full_like(counts, 1.0 / counts.shape[-1])
+        return np.where(total > 0, counts / np.where(total > 0, total, 1.0), uniform)
+
 
 def class_counts(y: NDArray, n_classes: int | None, task: str, w: NDArray | None) -> NDArray:
     """(Weighted) class counts: ``(2,)`` binary ``[n_0, n_1]``, ``(k,)`` multiclass, ``(k, 2)`` multi-label.

@@ -40,10 +40,11 @@ from .._core.special import (
 )
 from .._objective.binding import CallContext
 from ..kernels import fused
-from ._contract import Loss
+from ._contract import Loss, _sigmoid, _softmax
 from ._docs import fill_doc
 from ._drw import DRW_START_ROUND_DOC, DRWMixin
 from ._init import sigmoid_constant, softmax_constant
+from ._posterior import MARGIN_BOUND, focal_log_slope, softmax_focal_log_slope
 from ._weights import SCHEMES, ClassCounts, check_class_weight_values, resolve_class_weight
 
 __all__ = ["CrossEntropyLoss", "FocalLoss", "cross_entropy", "focal", "focal_branch",
@@ -390,6 +391,54 @@ class FocalLoss(DRWMixin, Loss):
         kernel = fused.sigmoid_focal if use_fused else sigmoid_kernel
         return functools.partial(kernel, gamma=gamma, c0=c0, c1=c1, hard=labels.hard,
                                  mode=mode, hessian=self.hessian)
+
+    # ---- probabilities: the focal and class-weight maps, inverted in log space
+    def _final_class_weight(self, stats: ClassCounts | None, task: str,
+                            k: int) -> NDArray | None:
+        """The class weights of the last round (DRW: switched on), resolved for ``task``."""
+        class_weight = self.class_weight
+        if class_weight is None and self.drw_start_round is not None:
+            class_weight = "effective"  # deferred re-weighting switches these on
+        if class_weight is None:
+            return None
+        counts = None
+        if isinstance(class_weight, str):
+            what = (f"class_weight={class_weight!r}" if self.class_weight is not None
+                    else f"drw_start_round={self.drw_start_round}")
+            counts = self._require_statistics(stats, what).counts
+        return resolve_class_weight(class_weight, task, k, counts)
+
+    def _posterior(self, raw: Any, stats: Any, multilabel: bool, xp: Any) -> Any:
+        r"""Invert the class factors ``c`` (alpha x class weight) and the focal map.
+
+        Binary and per column: the minimiser ``q = sigmoid(z)`` of
+        ``c_1 eta f(q) + c_0 (1 - eta) f(1 - q)`` gives
+        ``logit(eta) = log(c_0 / c_1) + log|f'(1 - q)| - log|f'(q)|``;
+        multiclass: ``eta_k propto 1 / (c_k |f'(q_k)|)``, ``q = softmax(z)``.
+        ``gamma = 0`` reduces both to the prior shift of King and Zeng (2001).
+        Exact at the minimiser of the expected loss.
+        """
+        task = BINARY if raw.ndim == 1 else (MULTILABEL if multilabel else MULTICLASS)
+        k = 1 if raw.ndim == 1 else int(raw.shape[1])
+        factors = self._factors(Labels(task, None, k, True),
+                                self._final_class_weight(stats, task, k))
+        gamma = float(self.gamma)
+        z = xp.clip(raw, min=-MARGIN_BOUND, max=MARGIN_BOUND)
+        with np.errstate(divide="ignore"):
+            if task == MULTICLASS:
+                score = -softmax_focal_log_slope(z, gamma, xp)
+                if factors is not None:
+                    score = score - asarray_on(np.log(factors), raw, xp, raw.dtype)
+                return _softmax(score, xp)
+            c0, c1 = factors
+            logit = z if gamma == 0 else focal_log_slope(-z, gamma, xp) - focal_log_slope(
+                z, gamma, xp)
+            shift = np.log(np.asarray(c0, dtype=np.float64)) - np.log(
+                np.asarray(c1, dtype=np.float64))
+        if np.any(shift != 0):
+            logit = logit + (float(shift) if np.ndim(shift) == 0
+                             else asarray_on(shift, raw, xp, raw.dtype))
+        return _sigmoid(logit, xp)
 
     # ---- init score: training starts before any deferred class weights switch on
     def _init_constant(self, labels: Labels, w: Any, stats: ClassCounts) -> NDArray:

@@ -28,10 +28,11 @@ from .._core.labels import BINARY, MULTICLASS, Labels
 from .._core.namespace import arange_like, asarray_on, to_numpy
 from .._core.special import finite_bound
 from .._objective.binding import CallContext
-from ._contract import Loss
+from ._contract import Loss, _sigmoid
 from ._docs import fill_doc
 from ._drw import DRW_START_ROUND_DOC, DRWMixin
 from ._init import sigmoid_constant, softmax_constant
+from ._posterior import MARGIN_BOUND, stationary_distribution
 from ._weights import ClassCounts, resolve_class_weight
 from .focal import FocalLoss, _check_alpha, _check_class_weight, focal_branch, softmax_focal
 
@@ -267,6 +268,51 @@ class LMFLoss(DRWMixin, Loss):
             return functools.partial(lmf_softmax_kernel, **common, **arrays,
                                      hscale=booster_scale(self.hessian, labels.n_classes))
         return functools.partial(lmf_sigmoid_kernel, **common, **parts)
+
+    # ---- probabilities: the posterior at which the margin is stationary
+    def _posterior(self, raw: Any, stats: Any, multilabel: bool, xp: Any) -> Any:
+        r"""The posterior ``eta`` for which ``z`` minimises the expected loss (exact).
+
+        LDAM's margins and LMF's mix of focal and LDAM terms have no
+        closed-form inverse, but the expected loss ``sum_t eta_t l(t, z)`` is
+        linear in ``eta``: ``z`` is its minimiser when
+        ``sum_t eta_t dl(t, z)/dz = 0``. Binary: ``eta = g_0 / (g_0 - g_1)``
+        with ``g_y = dl(y, z)/dz``; multiclass: the stationary distribution of
+        the generator ``G[t, j] = dl(t, z)/dz_j`` (GTH algorithm). At test time
+        no margin is subtracted: the margins only moved the minimiser, and
+        this undoes the move. Class weights are those of the last round (DRW).
+        """
+        binary = raw.ndim == 1
+        k = 2 if binary else int(raw.shape[1])
+        task = BINARY if binary else MULTICLASS
+        if stats is None and self.class_counts is not None:  # the margins' counts are given
+            counts = np.asarray(self.class_counts, dtype=np.float64)
+            if counts.shape != (k,):
+                raise ValueError(f"class_counts has {counts.size} entries but raw_prediction "
+                                 f"has {k} classes")
+            stats = ClassCounts(task, 1 if binary else k, counts)
+        stats = self._require_statistics(stats, "its margins (n_j^(-1/4))")
+        z = xp.clip(raw, min=-MARGIN_BOUND, max=MARGIN_BOUND)
+        context = CallContext(round=self.drw_start_round)  # the last round's class weights
+        if binary:
+            labels = Labels(BINARY, xp.ones_like(z), 1, True)
+            fn = self._kernel(labels, stats, "grad_hess", xp, z.dtype, context)
+            with np.errstate(all="ignore"):
+                g1 = fn(xp.ones_like(z), None, z, xp)[0]  # <= 0
+                g0 = fn(xp.zeros_like(z), None, z, xp)[0]  # >= 0
+                total = g0 - g1
+                eta = xp.where(total > 0, g0 / xp.where(total > 0, total, 1.0),
+                               _sigmoid(z, xp))
+            return xp.clip(eta, min=0.0, max=1.0)
+        labels = Labels(MULTICLASS, xp.zeros(z.shape[0], dtype=xp.int32), k, True)
+        fn = self._kernel(labels, stats, "grad_hess", xp, z.dtype, context)
+        rates = np.empty((z.shape[0], k, k))
+        with np.errstate(all="ignore"):
+            for t in range(k):
+                rates[:, t, :] = to_numpy(fn(xp.full(z.shape[0], t, dtype=xp.int32), None, z,
+                                             xp)[0], np.float64)
+        return asarray_on(stationary_distribution(np.clip(rates, 0.0, None), np), raw, xp,
+                          raw.dtype)
 
     # ---- init score: the constant margin that minimises the loss (at round 0)
     def _init_constant(self, labels: Labels, w: Any, stats: ClassCounts) -> NDArray:

@@ -9,8 +9,10 @@
 # * `gbloss.focal(gamma=2)`: focal loss, which down-weights the easy (mostly majority) rows,
 #
 # and compare precision-recall curves and per-class recall. Class weights and focal loss
-# *shift the scores*: their outputs are not calibrated probabilities. The second half shows
-# how to calibrate them and how to choose a decision threshold afterwards, on validation data.
+# *shift the scores*: the link of their margins is not a calibrated probability
+# (`loss.predict_proba(margins)` undoes the shift; see `docs/probabilities.md`). The second
+# half shows how held-out calibration treats the scores and how to choose a decision
+# threshold afterwards, on validation data.
 #
 # Every loss object is the custom objective of either booster as it is; `gbloss.xgboost.train`
 # and `gbloss.lightgbm.train` also set the loss's optimal constant as the init score, so
@@ -231,8 +233,9 @@ pd.DataFrame(rows).T.round(3)
 # ## The same with the scikit-learn estimator
 #
 # `gbloss.sklearn.GBLossClassifier` wraps either booster with any gbloss loss; its
-# `predict_proba` are scores to calibrate as above (it plugs into
-# `CalibratedClassifierCV`, `GridSearchCV` with `loss__gamma`, pipelines).
+# `predict_proba` are the loss's probabilities with the shift undone (`loss_.predict_proba`
+# of the margins), and it plugs into `CalibratedClassifierCV`, `GridSearchCV` with
+# `loss__gamma`, pipelines.
 
 # %%
 from gbloss.sklearn import GBLossClassifier
@@ -245,5 +248,6 @@ print(f"GBLossClassifier(focal, lightgbm): test AP "
 
 # %% [markdown]
 # **Take-aways.** Compare objectives on ranking metrics (PR curves, AP) first. Class weights and
-# focal loss change the score scale: calibrate on held-out data when probabilities matter,
-# and choose the threshold on validation data rather than using 0.5.
+# focal loss change the score scale of the booster's output: use `loss.predict_proba` of the
+# margins (or the estimator's `predict_proba`), or calibrate on held-out data, when
+# probabilities matter, and choose the threshold on validation data rather than using 0.5.
