@@ -128,6 +128,8 @@ GLOBAL_STAT_LOSSES = [
      lambda: gbloss.cross_entropy(class_weight="effective")),
     ("ldam", "multiclass", lambda: gbloss.ldam()),
     ("lmf-balanced", "multiclass", lambda: gbloss.lmf(class_weight="balanced")),
+    ("logit_adjusted", "multiclass", lambda: gbloss.logit_adjusted()),
+    ("vs_loss", "binary", lambda: gbloss.vs_loss(gamma=0.3)),
     ("balanced_mse", "regression", lambda: gbloss.balanced_mse()),
     ("acb_mse", "regression", lambda: gbloss.acb_mse()),
 ]

@@ -3,6 +3,7 @@
 
 * :mod:`.focal` -- class-weighted cross-entropy and focal loss;
 * :mod:`.longtail` -- LDAM and LMF;
+* :mod:`.logit_adjusted` -- logit adjustment, Balanced Softmax, VS loss;
 * :mod:`.overlap` -- soft Dice and PointWise Exponential Loss;
 * :mod:`.acb_mse` -- ACB-MSE;
 * :mod:`.balanced_mse` -- Balanced MSE (BMC, BNI, GAI);
@@ -16,12 +17,21 @@ from ._weights import ClassCounts, class_weights
 from .acb_mse import ACBMSELoss, ClassSizes, acb_mse
 from .balanced_mse import BalancedMSELoss, BalancedStats, balanced_mse
 from .focal import CrossEntropyLoss, FocalLoss, cross_entropy, focal
+from .logit_adjusted import (
+    BalancedSoftmaxLoss,
+    LogitAdjustedLoss,
+    VSLoss,
+    balanced_softmax,
+    logit_adjusted,
+    vs_loss,
+)
 from .longtail import LDAMLoss, LMFLoss, ldam, lmf
 from .overlap import DiceLoss, PELoss, dice, pel
 
 __all__ = [
     "ACBMSELoss",
     "BalancedMSELoss",
+    "BalancedSoftmaxLoss",
     "BalancedStats",
     "ClassCounts",
     "ClassSizes",
@@ -30,15 +40,20 @@ __all__ = [
     "FocalLoss",
     "LDAMLoss",
     "LMFLoss",
+    "LogitAdjustedLoss",
     "Loss",
     "PELoss",
+    "VSLoss",
     "acb_mse",
     "balanced_mse",
+    "balanced_softmax",
     "class_weights",
     "cross_entropy",
     "dice",
     "focal",
     "ldam",
     "lmf",
+    "logit_adjusted",
     "pel",
+    "vs_loss",
 ]

@@ -68,6 +68,15 @@ Migration
        keywords); ``criterion.weight = drw_weights(cls_num_list, epoch, 160)``
      - Equal values. The published code hard-codes ``torch.cuda.FloatTensor``
        (CUDA only); gbloss runs on any device, margins and weights are buffers.
+   * - orparask/VS-Loss ``VSLoss(cls_num_list, gamma=0.3, tau=1.0, weight=None)``;
+       google-research ``logit_adjustment`` loss; BalancedMetaSoftmax
+       ``balanced_softmax_loss(labels, logits, sample_per_class, reduction)``
+     - ``VSLoss(cls_num_list, gamma, tau, weight)``;
+       ``LogitAdjustedLoss(base_probs, tau)``;
+       ``functional.balanced_softmax_loss(logits, labels, sample_per_class)``
+     - Equal values (gbloss's default ``gamma`` is 0.2; the logit-adjustment
+       code adds 1e-12 inside its logarithm). The published code is CUDA-only
+       or TensorFlow; gbloss also takes binary and multi-label targets.
    * - SanaNazari/LMFLoss ``LMFLoss(cls_num_list, weight, alpha, beta, gamma, max_m, s)``
      - the same call of :class:`LMFLoss`
      - **The published focal term is wrong**: it applies ``(1 - p_t)^gamma``
@@ -129,6 +138,7 @@ from . import functional
 from .functional import drw_weights
 from .nn import (
     ACBLoss,
+    BalancedSoftmaxLoss,
     BMCLoss,
     BNILoss,
     CrossEntropyLoss,
@@ -137,24 +147,29 @@ from .nn import (
     GAILoss,
     LDAMLoss,
     LMFLoss,
+    LogitAdjustedLoss,
     PELoss,
     SigmoidFocalLoss,
     SoftmaxFocalLoss,
+    VSLoss,
 )
 
 __all__ = [
     "ACBLoss",
     "BMCLoss",
     "BNILoss",
+    "BalancedSoftmaxLoss",
     "CrossEntropyLoss",
     "DiceLoss",
     "FocalLoss",
     "GAILoss",
     "LDAMLoss",
     "LMFLoss",
+    "LogitAdjustedLoss",
     "PELoss",
     "SigmoidFocalLoss",
     "SoftmaxFocalLoss",
+    "VSLoss",
     "drw_weights",
     "functional",
 ]

@@ -76,7 +76,9 @@ Layout
 ------
 This module re-exports the functions of one module per family:
 :mod:`gbloss.torch.focal` (sigmoid and softmax focal loss, cross-entropy),
-:mod:`gbloss.torch.longtail` (LDAM, LMF, DRW), :mod:`gbloss.torch.acb_mse`,
+:mod:`gbloss.torch.longtail` (LDAM, LMF, DRW),
+:mod:`gbloss.torch.logit_adjusted` (logit adjustment, Balanced Softmax, VS loss),
+:mod:`gbloss.torch.acb_mse`,
 :mod:`gbloss.torch.balanced_mse` (BMC, BNI, GAI) and
 :mod:`gbloss.torch.overlap` (Dice, PEL).
 """
@@ -92,11 +94,13 @@ from .focal import (
     sigmoid_focal_loss,
     softmax_focal_loss,
 )
+from .logit_adjusted import balanced_softmax_loss, logit_adjusted_loss, vs_adjustment, vs_loss
 from .longtail import class_margins, drw_weights, ldam_loss, lmf_loss
 from .overlap import dice_loss, pel_loss
 
 __all__ = [
     "acb_mse_loss",
+    "balanced_softmax_loss",
     "bmc_loss",
     "bni_buckets",
     "bni_loss",
@@ -110,7 +114,10 @@ __all__ = [
     "is_class_index_target",
     "ldam_loss",
     "lmf_loss",
+    "logit_adjusted_loss",
     "pel_loss",
     "sigmoid_focal_loss",
     "softmax_focal_loss",
+    "vs_adjustment",
+    "vs_loss",
 ]

@@ -24,11 +24,13 @@ from ._common import (
 from .acb_mse import acb_mse_loss
 from .balanced_mse import bmc_loss, bni_loss, gai_loss, gmm_tensors
 from .focal import cross_entropy, focal_loss, sigmoid_focal_loss, softmax_focal_loss
+from .logit_adjusted import adjusted_loss, vs_adjustment
 from .longtail import _margin_losses, class_margins
 from .overlap import dice_loss, pel_loss
 
-__all__ = ["ACBLoss", "BMCLoss", "BNILoss", "CrossEntropyLoss", "DiceLoss", "FocalLoss", "GAILoss",
-           "LDAMLoss", "LMFLoss", "PELoss", "SigmoidFocalLoss", "SoftmaxFocalLoss"]
+__all__ = ["ACBLoss", "BMCLoss", "BNILoss", "BalancedSoftmaxLoss", "CrossEntropyLoss", "DiceLoss",
+           "FocalLoss", "GAILoss", "LDAMLoss", "LMFLoss", "LogitAdjustedLoss", "PELoss",
+           "SigmoidFocalLoss", "SoftmaxFocalLoss", "VSLoss"]
 
 
 class _Loss(nn.Module):
@@ -604,3 +606,84 @@ class PELoss(_Loss):
     def extra_repr(self) -> str:
         return (f"alpha={self.alpha}, power={self.power}, batch={self.batch}, "
                 f"reduction={self.reduction!r}")
+
+
+class VSLoss(_Loss):
+    r"""VS loss (Kini et al. 2021) on logits; see :func:`gbloss.torch.functional.vs_loss`.
+
+    .. math::
+
+        \ell_i = -w_t \log \operatorname{softmax}(\Delta \odot z_i + \iota)_t,
+        \qquad \Delta_j = (n_j / n_{\max})^\gamma, \quad \iota_j = \tau \log \pi_j
+
+    Called as orparask/VS-Loss calls its ``VSLoss(cls_num_list, gamma=0.3,
+    tau=1.0, weight=None)`` (equal values; gbloss's default ``gamma`` is 0.2).
+    ``Delta``, ``iota`` (float64) and ``weight`` are buffers.
+
+    Parameters
+    ----------
+    class_counts : sequence or Tensor (C,), (2,) or (C, 2)
+        Training samples (or frequencies) per class; ``(2,)`` / ``(C, 2)`` for
+        per-element (binary, multi-label) targets.
+    gamma, tau : float >= 0
+    weight : Tensor (C,), (2,) or (C, 2), optional
+    ignore_index : int, default -100
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Examples
+    --------
+    >>> import torch, gbloss.torch as gt
+    >>> loss = gt.VSLoss([500, 50, 5], gamma=0.2, tau=1.0)
+    >>> z = torch.randn(8, 3, requires_grad=True)
+    >>> loss(z, torch.randint(0, 3, (8,))).backward()
+    """
+
+    delta: torch.Tensor
+    iota: torch.Tensor
+
+    def __init__(self, class_counts: Any, gamma: float = 0.2, tau: float = 1.0,
+                 weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.gamma = check_nonnegative("gamma", gamma)
+        self.tau = check_nonnegative("tau", tau)
+        delta, iota = vs_adjustment(class_counts, self.gamma, self.tau)
+        self.register_buffer("delta", delta)
+        self.register_buffer("iota", iota)
+        self.register_buffer("weight", as_buffer(weight, "weight", ndim=(1, 2)))
+        self.ignore_index = int(ignore_index)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return adjusted_loss(input, target, self.delta, self.iota, weight=self.weight,
+                             ignore_index=self.ignore_index, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return (f"gamma={self.gamma}, tau={self.tau}, ignore_index={self.ignore_index}, "
+                f"reduction={self.reduction!r}")
+
+
+class LogitAdjustedLoss(VSLoss):
+    r"""Logit-adjusted cross-entropy (Menon et al. 2021): :class:`VSLoss` with ``gamma=0``;
+    see :func:`gbloss.torch.functional.logit_adjusted_loss`.
+
+    .. math::
+
+        \ell_i = -w_t \log \operatorname{softmax}(z_i + \tau \log \pi)_t
+    """
+
+    def __init__(self, class_counts: Any, tau: float = 1.0, weight: Any = None,
+                 ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__(class_counts, 0.0, tau, weight, ignore_index, reduction)
+
+
+class BalancedSoftmaxLoss(VSLoss):
+    r"""Balanced Softmax (Ren et al. 2020): :class:`VSLoss` with ``gamma=0, tau=1``;
+    see :func:`gbloss.torch.functional.balanced_softmax_loss`.
+
+    .. math::
+
+        \ell_i = -w_t \log \operatorname{softmax}(z_i + \log \pi)_t
+    """
+
+    def __init__(self, class_counts: Any, weight: Any = None, ignore_index: int = -100,
+                 reduction: str = "mean") -> None:
+        super().__init__(class_counts, 0.0, 1.0, weight, ignore_index, reduction)
