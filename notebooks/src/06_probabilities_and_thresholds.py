@@ -84,11 +84,14 @@ pd.DataFrame(rows).round(4)
 # The plain cross-entropy is already calibrated and `predict_proba` leaves it as it is.
 # Balanced class weights make every probability several times too large (the model learnt
 # a 50:50 world); `predict_proba(prior="train")` moves the odds back by the ratio of the
-# class weights, and the points come back close to the diagonal. Focal loss pulls the
-# probabilities of the many easy negatives up towards the middle; its correction maps them
-# back through the inverse of that distortion. The ECE in the table (15 equal-width bins,
-# `gbloss.metrics.calibration_error`) is the gap weighted by the rows in each bin; compare
-# the mean predicted probability with the observed rate too.
+# class weights. On this data it over-corrects: the corrected points sit above the
+# diagonal (probabilities two to three times too small, the mean predicted probability
+# below the observed rate), though far closer than before. Focal loss pulls the
+# probabilities of the many easy negatives up towards the middle; its correction, the
+# inverse of that distortion, brings them near the diagonal. The ECE in the table (15
+# equal-width bins, `gbloss.metrics.calibration_error`) weights each bin by its rows, so the
+# many small probabilities dominate it: read it with the mean predicted probability and the
+# observed rate.
 #
 # ## Choosing the threshold from costs
 #
