@@ -35,6 +35,11 @@ def test_quick_run_writes_report_csv_and_plot(tmp_path):
     # every score is a number where it is defined
     for col in ("pr_auc", "bal_acc", "ece_transform"):
         assert frame[col].between(0, 1).all(), col
+    # corrected probabilities for every trained loss (the post-hoc row reuses the built-in's)
+    trained = frame[~frame.loss.str.startswith("built-in + post-hoc")]
+    assert trained["ece_predict_proba"].between(0, 1).all()
+    assert {"logit_adjusted(tau=1)", "balanced_softmax()", "vs_loss(gamma=0.2, tau=1)",
+            "ldam()"} <= set(frame.loss)
     binary = frame[frame.task == "binary"]
     assert binary[["bal_acc_tuned", "recall_at_p"]].notna().all().all()
     assert (tmp_path / "real_data.png").stat().st_size > 10_000
