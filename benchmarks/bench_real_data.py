@@ -40,6 +40,10 @@ Usage::
     python benchmarks/bench_real_data.py                    # full run, to benchmarks/results/_scratch/
     python benchmarks/bench_real_data.py --quick            # seconds: 2 data sets, 2 folds
     python benchmarks/bench_real_data.py --update-results   # writes benchmarks/results/real_data.*
+    python benchmarks/bench_real_data.py --from-csv benchmarks/results/real_data.csv --update-results
+                                                            # rebuilds the report, no training
+
+The reading of the numbers in the report comes from ``benchmarks/real_data_reading.md``.
 """
 
 from __future__ import annotations
