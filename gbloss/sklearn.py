@@ -75,6 +75,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from ._core.checks import check_finite_scalar
 from ._core.labels import BINARY, MULTICLASS, REGRESSION
 from .losses import Loss, cross_entropy
 
@@ -173,19 +174,19 @@ class _GBLossEstimator(BaseEstimator):
         if self.booster not in BOOSTERS:
             raise ValueError(f"booster={self.booster!r} is not one of {list(BOOSTERS)}")
         _check_int("n_estimators", self.n_estimators, low=1)
-        _check_real("learning_rate", self.learning_rate, low=0.0, low_inclusive=False)
+        check_finite_scalar("learning_rate", self.learning_rate, low=0.0, low_inclusive=False)
         if self.max_depth is not None:
             _check_int("max_depth", self.max_depth, low=0 if self.booster == "xgboost" else -1)
         if self.num_leaves is not None:
             _check_int("num_leaves", self.num_leaves, low=2)
         if self.min_child_weight is not None:
-            _check_real("min_child_weight", self.min_child_weight, low=0.0)
-        _check_real("subsample", self.subsample, low=0.0, high=1.0, low_inclusive=False)
-        _check_real("colsample_bytree", self.colsample_bytree, low=0.0, high=1.0,
+            check_finite_scalar("min_child_weight", self.min_child_weight, low=0.0)
+        check_finite_scalar("subsample", self.subsample, low=0.0, high=1.0, low_inclusive=False)
+        check_finite_scalar("colsample_bytree", self.colsample_bytree, low=0.0, high=1.0,
                     low_inclusive=False)
         for name in ("reg_alpha", "reg_lambda"):
             if getattr(self, name) is not None:
-                _check_real(name, getattr(self, name), low=0.0)
+                check_finite_scalar(name, getattr(self, name), low=0.0)
         if self.n_jobs is not None:
             _check_int("n_jobs", self.n_jobs)
             if self.n_jobs == 0:
@@ -305,7 +306,7 @@ class _GBLossEstimator(BaseEstimator):
         else:
             self.loss_ = None
         order, qid = _group_order(groups, y_enc.shape[0])
-        train = _take(X, y_enc, w, order) + (qid,)
+        train = (*_take(X, y_enc, w, order), qid)
         evals = [self._eval_data(item, i) for i, item in enumerate(eval_set or ())]
         seed = self._seed()
         params = self._booster_params(n_out, seed)
@@ -345,7 +346,7 @@ class _GBLossEstimator(BaseEstimator):
                              f"{ye.shape[0]}")
         we = self._check_weight(we, Xe)
         order, qid = _group_order(ge, ye.shape[0])
-        return _take(Xe, ye, we, order) + (qid,)
+        return (*_take(Xe, ye, we, order), qid)
 
     def _train_xgboost(self, params: dict, train: tuple, evals: list,
                        early_stopping_rounds: int | None) -> tuple[Any, int | None]:
@@ -360,9 +361,10 @@ class _GBLossEstimator(BaseEstimator):
 
         dtrain = dmatrix(*train)
         devals = [(dmatrix(*e), f"validation_{i}") for i, e in enumerate(evals)]
-        kwargs = {"evals": devals, "evals_result": self.evals_result_, "verbose_eval": False,
-                  "early_stopping_rounds": early_stopping_rounds,
-                  "callbacks": self._loss_callbacks() or None}
+        kwargs: dict[str, Any] = {
+            "evals": devals, "evals_result": self.evals_result_, "verbose_eval": False,
+            "early_stopping_rounds": early_stopping_rounds,
+            "callbacks": self._loss_callbacks() or None}
         if self.loss_ is None:
             params = {"objective": "reg:squarederror", **params}
             booster = xgb.train(params, dtrain, self.n_estimators, **kwargs)
@@ -381,7 +383,7 @@ class _GBLossEstimator(BaseEstimator):
 
         lgb = gl.lgb
 
-        def dataset(X: Any, y: Any, w: Any, qid: Any, reference: Any = None) -> Any:
+        def dataset(X: Any, y: Any, w: Any, qid: Any, *, reference: Any = None) -> Any:
             group = None if qid is None else np.bincount(qid)
             return lgb.Dataset(_lightgbm_matrix(X), label=y, weight=w, group=group,
                                reference=reference,
@@ -499,19 +501,10 @@ def _lightgbm_matrix(X: Any) -> Any:
 
 def _check_int(name: str, value: Any, *, low: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        # ValueError, not TypeError: the error every other parameter check here raises
+        raise ValueError(f"{name} must be an integer, got {value!r}")  # noqa: TRY004
     if low is not None and value < low:
         raise ValueError(f"{name} must be >= {low}, got {value!r}")
-
-
-def _check_real(name: str, value: Any, *, low: float | None = None, high: float | None = None,
-                low_inclusive: bool = True) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if low is not None and (value < low or (value == low and not low_inclusive)):
-        raise ValueError(f"{name} must be {'>=' if low_inclusive else '>'} {low}, got {value!r}")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high}, got {value!r}")
 
 
 def _group_order(groups: Any, n: int) -> tuple[NDArray | None, NDArray | None]:

@@ -8,6 +8,7 @@ sweep fails, rather than skips, a loss it cannot build.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from typing import Any
 
@@ -22,31 +23,30 @@ REQUIRED_ARGS: dict[str, dict[str, Any]] = {
 _MODULES = {"xgboost", "lightgbm", "torch", "sklearn"}
 
 
-def _subclasses(cls: type) -> set[type]:
-    out = set()
+def _subclasses(cls: type[Loss]) -> set[type[Loss]]:
+    out: set[type[Loss]] = set()
     for sub in cls.__subclasses__():
         out.add(sub)
         out |= _subclasses(sub)
     return out
 
 
-def loss_classes() -> list[type]:
+def loss_classes() -> list[type[Loss]]:
     """Every concrete gbloss loss class, sorted by name."""
-    found: set[type] = set()
+    found: set[type[Loss]] = set()
     for name in gbloss.__all__:
         if name in _MODULES:
             continue
         obj = getattr(gbloss, name)
         if isinstance(obj, type) and issubclass(obj, Loss) and obj is not Loss:
             found.add(obj)
-        elif inspect.isfunction(obj):
-            if "Loss" in str(inspect.signature(obj).return_annotation):  # a factory
-                try:
-                    made = obj()
-                except TypeError:
-                    continue  # needs arguments: found through its class below
-                if isinstance(made, Loss):
-                    found.add(type(made))
+        elif inspect.isfunction(obj) and "Loss" in str(inspect.signature(obj).return_annotation):
+            try:  # a factory
+                made = obj()
+            except TypeError:
+                continue  # needs arguments: found through its class below
+            if isinstance(made, Loss):
+                found.add(type(made))
     for sub in _subclasses(Loss):
         if sub.__module__.startswith("gbloss.") and not sub.__name__.startswith("_") \
                 and "torch" not in sub.__module__:
@@ -68,12 +68,11 @@ def make(cls: type, **params: Any) -> Loss:
 
 def variants(cls: type) -> list[tuple[str, Loss]]:
     """The default instance, plus the exact Hessian and balanced class weights where offered."""
-    params = inspect.signature(cls.__init__).parameters
+    params = inspect.signature(cls).parameters
     out = [(cls.__name__, make(cls))]
     for name, value in (("hessian", "exact"), ("class_weight", "balanced")):
         if name in params:
-            try:
+            # (ValueError: the option needs other arguments, e.g. ACB-MSE's classes=)
+            with contextlib.suppress(ValueError):
                 out.append((f"{cls.__name__}({name}={value})", make(cls, **{name: value})))
-            except ValueError:  # the option needs other arguments (e.g. ACB-MSE classes=)
-                pass
     return out

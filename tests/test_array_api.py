@@ -322,5 +322,7 @@ def test_params_device_sets_the_objective_device():
     import copy
 
     twin = copy.deepcopy(cuda)  # LightGBM / sklearn copies
-    assert twin.device == "cuda" and twin.n_threads == 3 and cuda.n_threads == 3
+    assert twin.device == "cuda"
+    assert twin.n_threads == 3
+    assert cuda.n_threads == 3
     assert twin.loss.params == loss.params

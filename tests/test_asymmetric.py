@@ -14,6 +14,7 @@ Oracles, none of them gbloss code:
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ import gbloss
 from gbloss import ACELoss, AsymmetricLoss
 
 torch = pytest.importorskip("torch")
+Module: Any = torch.nn.Module  # (torch comes from importorskip: untyped for mypy)
 F = torch.nn.functional
 
 
@@ -155,7 +157,7 @@ def test_kink_takes_the_left_limit_and_hessian_policy():
 
 
 # ------------------------------------------------------------- reference code (re-typed)
-class RefAsymmetricLoss(torch.nn.Module):
+class RefAsymmetricLoss(Module):
     """Alibaba-MIIL/ASL, src/loss_functions/losses.py (commit 05b193d8), AsymmetricLoss,
     re-typed (the commented-out `disable_torch_grad_focal_loss` lines left out)."""
 
@@ -182,7 +184,7 @@ class RefAsymmetricLoss(torch.nn.Module):
         return -loss.sum()
 
 
-class RefASLSingleLabel(torch.nn.Module):
+class RefASLSingleLabel(Module):
     """Alibaba-MIIL/ASL, src/loss_functions/losses.py (commit 05b193d8), ASLSingleLabel,
     re-typed."""
 
@@ -190,7 +192,7 @@ class RefASLSingleLabel(torch.nn.Module):
         super().__init__()
         self.eps = eps
         self.logsoftmax = torch.nn.LogSoftmax(dim=-1)
-        self.targets_classes = []
+        self.targets_classes: list = []
         self.gamma_pos = gamma_pos
         self.gamma_neg = gamma_neg
         self.reduction = reduction

@@ -67,7 +67,7 @@ def _scatter(client, a: np.ndarray, rows: list[int]):
         # collected) could drop the data the second still uses: a worker then lost a
         # dependency mid-training and the other waited in the collective for ever.
         fut = client.scatter(a[start:start + r], workers=[workers[i % 2]], hash=False)
-        graph[(name, i, *([0] * (a.ndim - 1)))] = fut
+        graph[(name, i) + (0,) * (a.ndim - 1)] = fut
         start += r
     chunks = (tuple(rows), *((s,) for s in a.shape[1:]))
     return da.Array(graph, name, chunks, dtype=a.dtype)

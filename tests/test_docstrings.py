@@ -23,7 +23,7 @@ def _public(module_name: str) -> list[tuple[str, object]]:
     module = importlib.import_module(module_name)
     names = getattr(module, "__all__", None)
     assert names is not None, f"{module_name} has no __all__"
-    out = []
+    out: list[tuple[str, object]] = []
     for name in names:
         obj = getattr(module, name)
         if inspect.isfunction(obj) or inspect.isclass(obj):

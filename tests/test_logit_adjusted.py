@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from sklearn.metrics import balanced_accuracy_score
 import gbloss
 
 torch = pytest.importorskip("torch")
+Module: Any = torch.nn.Module  # (torch comes from importorskip: untyped for mypy)
 xgb = pytest.importorskip("xgboost")
 lgb = pytest.importorskip("lightgbm")
 
@@ -228,7 +230,7 @@ def balanced_softmax_reference(labels, logits, sample_per_class, reduction):
     return F.cross_entropy(input=logits, target=labels, reduction=reduction)
 
 
-class ReferenceVSLoss(torch.nn.Module):
+class ReferenceVSLoss(Module):
     """orparask/VS-Loss ``class_imbalance/losses.py`` ``VSLoss``, re-typed without its CUDA
     tensor types."""
 
@@ -246,7 +248,7 @@ class ReferenceVSLoss(torch.nn.Module):
         return F.cross_entropy(output, target, weight=self.weight)
 
 
-class ReferenceBinaryVSLoss(torch.nn.Module):
+class ReferenceBinaryVSLoss(Module):
     """orparask/VS-Loss ``class_imbalance/losses.py`` ``BinaryVSLoss``, re-typed without CUDA;
     its constant logit scale 30 is the parameter ``s``."""
 

@@ -9,6 +9,7 @@ re-typed; scipy minimisers for the init scores.
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ import gbloss
 from gbloss import PolyLoss
 
 torch = pytest.importorskip("torch")
+Module: Any = torch.nn.Module  # (torch comes from importorskip: untyped for mypy)
 F = torch.nn.functional
 
 
@@ -95,7 +97,7 @@ def test_softmax_poly_matches_autograd(rng, eps, gamma):
     np.testing.assert_allclose(loss.loss(t, z, w), rows.sum() / w.sum(), rtol=1e-12)
 
 
-class RefPolyLoss(torch.nn.Module):
+class RefPolyLoss(Module):
     """jahongir7174/PolyLoss, polyloss/polyloss.py (commit 2e0561eb), PolyLoss, re-typed."""
 
     def __init__(self, epsilon=2.0):

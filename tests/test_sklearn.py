@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import warnings
+from typing import Any
 
 import joblib
 import lightgbm as lgb
@@ -27,7 +28,7 @@ from gbloss.losses.focal import FocalLoss
 from gbloss.sklearn import ConstantModelWarning, GBLossClassifier, GBLossRegressor
 
 BOOSTERS = ["xgboost", "lightgbm"]
-SMALL = {"n_estimators": 8, "n_jobs": 1, "random_state": 0}
+SMALL: dict[str, Any] = {"n_estimators": 8, "n_jobs": 1, "random_state": 0}
 
 
 # ----------------------------------------------------------------- test losses
@@ -255,7 +256,8 @@ def test_every_regression_loss_trains_and_predicts(loss, booster):
     X, y = make_regression(200, 5, noise=1.0, random_state=0)
     reg = GBLossRegressor(loss, booster=booster, **SMALL).fit(X, y)
     pred = reg.predict(X)
-    assert pred.shape == (200,) and np.all(np.isfinite(pred))
+    assert pred.shape == (200,)
+    assert np.all(np.isfinite(pred))
     assert reg.score(X, y) > 0.3
 
 
@@ -292,7 +294,8 @@ def test_user_loss_is_never_modified_and_statistics_refit_per_fit():
     X, y = _binary(300, weights=(0.8,))
     clf = GBLossClassifier(loss, **SMALL).fit(X, y)
     assert loss.__dict__ == before  # no fitted statistics, no cache on the user's object
-    assert clf.loss is loss and clf.loss_ is not loss
+    assert clf.loss is loss
+    assert clf.loss_ is not loss
     counts = np.bincount(y)
     np.testing.assert_allclose(clf.loss_.statistics_.counts, counts)
     # a second fit on other labels refits the statistics
@@ -309,11 +312,14 @@ def test_user_loss_is_never_modified_and_statistics_refit_per_fit():
 def test_loss_parameters_in_get_params_set_params_and_clone():
     clf = GBLossClassifier(gbloss.focal(gamma=2.0), n_estimators=5)
     params = clf.get_params()
-    assert params["loss__gamma"] == 2.0 and params["n_estimators"] == 5
+    assert params["loss__gamma"] == 2.0
+    assert params["n_estimators"] == 5
     clf.set_params(loss__gamma=0.5, learning_rate=0.2)
-    assert clf.loss.gamma == 0.5 and clf.learning_rate == 0.2
+    assert clf.loss.gamma == 0.5
+    assert clf.learning_rate == 0.2
     twin = clone(clf)
-    assert twin.loss is not clf.loss and twin.loss.gamma == 0.5
+    assert twin.loss is not clf.loss
+    assert twin.loss.gamma == 0.5
     assert twin.get_params()["loss__gamma"] == 0.5
 
 
@@ -336,7 +342,8 @@ def test_pipeline_and_cross_val_score(booster, scoring):
     pipe = make_pipeline(StandardScaler(), GBLossClassifier(
         gbloss.focal(gamma=1.0), booster=booster, n_estimators=30, learning_rate=0.3, n_jobs=1))
     scores = cross_val_score(pipe, X, y, cv=StratifiedKFold(3), scoring=scoring)
-    assert scores.shape == (3,) and np.all(scores > 0.5)
+    assert scores.shape == (3,)
+    assert np.all(scores > 0.5)
 
 
 def test_grid_search_regressor_with_loss_none():
@@ -419,7 +426,8 @@ def test_early_stopping_keeps_the_best_round_and_scores_eval_sets_with_the_init_
                            n_estimators=300, learning_rate=0.5, num_leaves=31, n_jobs=1)
     clf.fit(Xt, yt, eval_set=[(Xv, yv, wv)], early_stopping_rounds=5)
     best = clf.best_iteration_
-    assert best is not None and best < 299
+    assert best is not None
+    assert best < 299
     history = clf.evals_result_["validation_0"]["cross_entropy"]
     assert len(history) > best + 1  # trained past the best round, then cut back
     if booster == "xgboost":
@@ -503,7 +511,7 @@ def test_clear_errors(booster):
         clf.fit(X, np.ones(100))
     with pytest.raises(ValueError, match="negative"):
         clf.fit(X, y, sample_weight=np.where(np.arange(100) == 5, -1.0, 1.0))
-    with pytest.raises(ValueError, match="non-zero|sums to 0"):
+    with pytest.raises(ValueError, match=r"non-zero|sums to 0"):
         clf.fit(X, y, sample_weight=np.zeros(100))
     clf.fit(X, y)
     with pytest.raises(ValueError, match="X has 5 features, but GBLossClassifier is expecting 6"):
@@ -534,7 +542,8 @@ def test_nan_features_are_missing_values(booster):
     X[::7, 0] = np.nan
     clf = GBLossClassifier(booster=booster, **SMALL).fit(X, y)
     proba = clf.predict_proba(X)
-    assert np.all(np.isfinite(proba)) and clf.score(X, y) > 0.8
+    assert np.all(np.isfinite(proba))
+    assert clf.score(X, y) > 0.8
     # a row whose value is missing follows the learned default direction, whatever column 0 held
     Xm = X[:5].copy()
     Xm[:, 0] = np.nan

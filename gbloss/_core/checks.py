@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from collections.abc import Collection
@@ -34,10 +35,12 @@ def check_finite_scalar(
     high: float | None = None,
     low_inclusive: bool = True,
 ) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value):
+    number = math.nan
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):  # (an int beyond the float range stays NaN)
+            number = float(value)
+    if not math.isfinite(number):
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    number = float(value)
     if low is not None and (number < low or (number == low and not low_inclusive)):
         bound = ">=" if low_inclusive else ">"
         raise ValueError(f"{name} must be {bound} {low}, got {value!r}")

@@ -51,14 +51,8 @@ Form = Literal["xgboost", "lightgbm", "xgboost-sklearn", "lightgbm-sklearn", "di
 
 
 class _NotGiven:
-    """Marks an argument that the caller did not pass (pickles as the singleton)."""
-
-    _instance: _NotGiven | None = None
-
-    def __new__(cls) -> _NotGiven:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    """Marks an argument that the caller did not pass (pickles and copies as the one
+    instance, :data:`NOT_GIVEN`)."""
 
     def __reduce__(self) -> str:
         return "NOT_GIVEN"

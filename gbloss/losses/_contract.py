@@ -37,7 +37,7 @@ from __future__ import annotations
 import copy
 import inspect
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -59,13 +59,15 @@ from .._core.labels import (
 from .._core.namespace import asarray_on, get_namespace, to_numpy
 from .._objective.binding import CallContext, freeze
 from .._objective.protocol import ObjectiveMixin, evaluate
-from ._posterior import shift_prior
+from ._posterior import MARGIN_BOUND, shift_prior, stationary_distribution
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["Link", "Loss"]
 
 Link = Literal["logit", "identity"]
 Mode = Literal["value", "grad_hess"]
-L = TypeVar("L", bound="Loss")
 _DEFAULT = CallContext()
 
 
@@ -101,7 +103,7 @@ class Loss(ObjectiveMixin):
     def _validate_params(self) -> None:  # pragma: no cover - every loss overrides
         raise NotImplementedError
 
-    def set_params(self: L, **params: Any) -> L:
+    def set_params(self, **params: Any) -> Self:
         """Set parameters (validated) and return the loss, as scikit-learn's ``set_params``.
 
         Fitted statistics are kept unless a parameter they depend on changes
@@ -137,7 +139,7 @@ class Loss(ObjectiveMixin):
                 shown.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
-    def __sklearn_clone__(self: L) -> L:
+    def __sklearn_clone__(self) -> Self:
         """:func:`sklearn.base.clone`: the same parameters and the same fitted statistics."""
         new = type(self)(**copy.deepcopy(self.params))
         if self.statistics_ is not None:
@@ -148,10 +150,6 @@ class Loss(ObjectiveMixin):
     def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> Any:
         """Statistics of ``labels`` (class counts, a label distribution, ...), or None."""
         return None
-
-    def _uses_statistics(self) -> bool:
-        """Whether the loss's values depend on statistics of the training labels."""
-        return type(self)._fit_stats is not Loss._fit_stats
 
     def _fit_stats_across(self, labels: Labels, w: Any, xp: Any, workers: Workers) -> Any:
         """Statistics of every worker's labels in a distributed training (``labels`` and
@@ -291,8 +289,8 @@ class Loss(ObjectiveMixin):
         return weighted / total if total > 0 else float("nan")
 
     # ------------------------------------------------------------ public API
-    def fit(self: L, y_true: ArrayLike, sample_weight: ArrayLike | None = None, *,
-            n_classes: int | None = None) -> L:
+    def fit(self, y_true: ArrayLike, sample_weight: ArrayLike | None = None, *,
+            n_classes: int | None = None) -> Self:
         """Return a copy whose statistics are computed from ``y_true`` once and kept.
 
         The copy's ``statistics_`` (class counts, a label distribution, ...)
@@ -315,8 +313,8 @@ class Loss(ObjectiveMixin):
         fitted.statistics_ = self._fit_stats(labels, w, xp)
         return fitted
 
-    def _fitted_to(self: L, y_true: Any, sample_weight: Any = None, *,
-                   n_classes: int | None = None) -> L:
+    def _fitted_to(self, y_true: Any, sample_weight: Any = None, *,
+                   n_classes: int | None = None) -> Self:
         """The loss itself when fitted (its statistics are kept), else :meth:`fit` on these labels.
 
         The labels are validated either way.
@@ -558,6 +556,42 @@ class Loss(ObjectiveMixin):
         if raw.ndim == 2 and not multilabel:
             return _softmax(raw, xp)
         return _sigmoid(raw, xp)
+
+    def _stationary_posterior(self, raw: Any, stats: Any, multilabel: bool, xp: Any,
+                              context: CallContext = _DEFAULT) -> Any:
+        r"""The posterior ``eta`` for which the margins minimise the expected loss.
+
+        The expected loss ``sum_t eta_t l(t, z)`` is linear in ``eta``: ``z``
+        is its minimiser when ``sum_t eta_t dl(t, z)/dz = 0``. Binary and
+        multi-label (per column): ``eta = g_0 / (g_0 - g_1)`` with
+        ``g_y = dl(y, z)/dz`` from the loss's own kernel; multiclass: the
+        stationary distribution of ``G[t, j] = dl(t, z)/dz_j`` (GTH algorithm).
+        Exact wherever the loss's minimiser moves with the posterior; where
+        the loss is flat in ``z`` for both labels the plain sigmoid is kept.
+        """
+        z = xp.clip(raw, min=-MARGIN_BOUND, max=MARGIN_BOUND)
+        if raw.ndim == 1 or multilabel:
+            task = BINARY if raw.ndim == 1 else MULTILABEL
+            k = 1 if raw.ndim == 1 else int(raw.shape[1])
+            fn = self._kernel(Labels(task, xp.ones_like(z), k, True), stats, "grad_hess", xp,
+                              z.dtype, context)
+            with np.errstate(all="ignore"):
+                g1 = fn(xp.ones_like(z), None, z, xp)[0]  # <= 0
+                g0 = fn(xp.zeros_like(z), None, z, xp)[0]  # >= 0
+                total = g0 - g1
+                eta = xp.where(total > 0, g0 / xp.where(total > 0, total, 1.0),
+                               _sigmoid(z, xp))
+            return xp.clip(eta, min=0.0, max=1.0)
+        k = int(raw.shape[1])
+        fn = self._kernel(Labels(MULTICLASS, xp.zeros(z.shape[0], dtype=xp.int32), k, True),
+                          stats, "grad_hess", xp, z.dtype, context)
+        rates = np.empty((z.shape[0], k, k))
+        with np.errstate(all="ignore"):
+            for t in range(k):
+                rates[:, t, :] = to_numpy(fn(xp.full(z.shape[0], t, dtype=xp.int32), None, z,
+                                             xp)[0], np.float64)
+        return asarray_on(stationary_distribution(np.clip(rates, 0.0, None), np), raw, xp,
+                          raw.dtype)
 
     def _require_statistics(self, stats: Any, what: str) -> Any:
         """``stats``, or a ValueError telling the user to fit the loss."""

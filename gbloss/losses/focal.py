@@ -281,6 +281,57 @@ def softmax_kernel(
 
 
 # -------------------------------------------------------------------------- losses
+def _class_factors(alpha: Any, labels: Labels,
+                   class_weight: NDArray | None) -> tuple[NDArray, NDArray] | NDArray | None:
+    """Per-class factors, alpha x class weight: ``(c0, c1)`` for sigmoid tasks, ``(k,)``
+    (or None: all 1) for multiclass. Shared by :class:`FocalLoss` and LMF."""
+    if labels.task == MULTICLASS:
+        return _softmax_factors(alpha, labels.n_classes, class_weight)
+    return _sigmoid_factors(alpha, labels, class_weight)
+
+
+def _softmax_factors(alpha: Any, k: int, class_weight: NDArray | None) -> NDArray | None:
+    """Multiclass factors alpha x class weight, shape ``(k,)``; None when all are 1."""
+    alpha = None if alpha is None else np.asarray(alpha, dtype=np.float64)
+    if alpha is not None and alpha.ndim == 1 and alpha.shape != (k,):
+        raise ValueError(f"alpha has {alpha.size} entries for {k} classes")
+    if alpha is None and class_weight is None:
+        return None
+    a = np.ones(k) if alpha is None else np.broadcast_to(alpha, (k,))
+    return a * (np.ones(k) if class_weight is None else class_weight)
+
+
+def _sigmoid_factors(alpha: Any, labels: Labels,
+                     class_weight: NDArray | None) -> tuple[NDArray, NDArray]:
+    """Binary and multi-label factors ``(c0, c1)``: scalars, or one per column."""
+    k = labels.n_classes
+    alpha = None if alpha is None else np.asarray(alpha, dtype=np.float64)
+    width = k if labels.task == MULTILABEL else None
+    # scalars, or per-column arrays (multi-label alpha / class weights)
+    a0: float | NDArray[Any]
+    a1: float | NDArray[Any]
+    w0: float | NDArray[Any]
+    w1: float | NDArray[Any]
+    if alpha is None:
+        a1, a0 = 1.0, 1.0
+    elif alpha.ndim == 0:
+        a1, a0 = float(alpha), 1.0 - float(alpha)
+    else:
+        if labels.task == BINARY and alpha.shape != (2,):
+            raise ValueError("binary alpha must be a scalar or [alpha_neg, alpha_pos]")
+        if labels.task == MULTILABEL and alpha.shape != (k,):
+            raise ValueError(f"multi-label alpha must be a scalar or have {k} entries")
+        a1, a0 = (alpha[1], alpha[0]) if labels.task == BINARY else (alpha, 1.0 - alpha)
+    if class_weight is None:
+        w0, w1 = 1.0, 1.0
+    else:
+        w0, w1 = class_weight[..., 0], class_weight[..., 1]
+    c0, c1 = np.asarray(a0 * w0, dtype=np.float64), np.asarray(a1 * w1, dtype=np.float64)
+    if width is not None:
+        c0, c1 = np.broadcast_to(c0, (width,)), np.broadcast_to(c1, (width,))
+    return c0, c1
+
+
 def _check_alpha(alpha: Any) -> None:
     if alpha is None:
         return
@@ -373,34 +424,7 @@ class FocalLoss(DRWMixin, Loss):
 
     def _factors(self, labels: Labels, class_weight: NDArray | None) -> tuple[Any, Any] | Any:
         """Per-class factors: ``(c0, c1)`` for sigmoid tasks, ``(k,)`` for multiclass."""
-        k = labels.n_classes
-        alpha = None if self.alpha is None else np.asarray(self.alpha, dtype=np.float64)
-        if labels.task == MULTICLASS:
-            if alpha is not None and alpha.ndim == 1 and alpha.shape != (k,):
-                raise ValueError(f"alpha has {alpha.size} entries for {k} classes")
-            if alpha is None and class_weight is None:
-                return None
-            a = np.ones(k) if alpha is None else np.broadcast_to(alpha, (k,))
-            return a * (np.ones(k) if class_weight is None else class_weight)
-        width = k if labels.task == MULTILABEL else None
-        if alpha is None:
-            a1, a0 = 1.0, 1.0
-        elif alpha.ndim == 0:
-            a1, a0 = float(alpha), 1.0 - float(alpha)
-        else:
-            if labels.task == BINARY and alpha.shape != (2,):
-                raise ValueError("binary alpha must be a scalar or [alpha_neg, alpha_pos]")
-            if labels.task == MULTILABEL and alpha.shape != (k,):
-                raise ValueError(f"multi-label alpha must be a scalar or have {k} entries")
-            a1, a0 = (alpha[1], alpha[0]) if labels.task == BINARY else (alpha, 1.0 - alpha)
-        if class_weight is None:
-            w0, w1 = 1.0, 1.0
-        else:
-            w0, w1 = class_weight[..., 0], class_weight[..., 1]
-        c0, c1 = np.asarray(a0 * w0, dtype=np.float64), np.asarray(a1 * w1, dtype=np.float64)
-        if width is not None:
-            c0, c1 = np.broadcast_to(c0, (width,)), np.broadcast_to(c1, (width,))
-        return c0, c1
+        return _class_factors(self.alpha, labels, class_weight)
 
     def _kernel(self, labels: Labels, stats: ClassCounts, mode: str, xp: Any, dtype: Any,
                 context: CallContext) -> Any:
@@ -422,8 +446,8 @@ class FocalLoss(DRWMixin, Loss):
             c0, c1 = asarray_on(c0, labels.y, xp, dtype), asarray_on(c1, labels.y, xp, dtype)
         use_fused = mode in ("value", "grad_hess") and fused.enabled(xp, dtype, labels.y.size,
                                                                      min_elements=least)
-        kernel = fused.sigmoid_focal if use_fused else sigmoid_kernel
-        return functools.partial(kernel, gamma=gamma, c0=c0, c1=c1, hard=labels.hard,
+        sigmoid_fn = fused.sigmoid_focal if use_fused else sigmoid_kernel
+        return functools.partial(sigmoid_fn, gamma=gamma, c0=c0, c1=c1, hard=labels.hard,
                                  mode=mode, hessian=self.hessian)
 
     # ---- probabilities: the focal and class-weight maps, inverted in log space

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -29,13 +29,19 @@ from .._core.labels import BINARY, MULTICLASS, Labels
 from .._core.namespace import arange_like, asarray_on, to_numpy
 from .._core.special import finite_bound
 from .._objective.binding import CallContext
-from ._contract import Loss, _sigmoid
+from ._contract import Loss
 from ._docs import fill_doc
 from ._drw import DRW_START_ROUND_DOC, DRWMixin
 from ._init import sigmoid_constant, softmax_constant
-from ._posterior import MARGIN_BOUND, stationary_distribution
 from ._weights import ClassCounts, resolve_class_weight
-from .focal import FocalLoss, _check_alpha, _check_class_weight, focal_branch, softmax_focal
+from .focal import (
+    _check_alpha,
+    _check_class_weight,
+    _sigmoid_factors,
+    _softmax_factors,
+    focal_branch,
+    softmax_focal,
+)
 
 __all__ = ["LDAMLoss", "LMFLoss", "check_class_counts", "ldam", "ldam_margins", "lmf",
            "lmf_sigmoid_kernel", "lmf_softmax_kernel"]
@@ -152,6 +158,35 @@ def lmf_sigmoid_kernel(
 
 
 # ------------------------------------------------------------------------- losses
+class _Shared(TypedDict):
+    """Keyword arguments of both LMF kernels that come from the parameters."""
+
+    gamma: float
+    focal_weight: float
+    ldam_weight: float
+    scale: float
+    hessian: str
+
+
+class _SoftmaxParts(TypedDict):
+    """Per-class arrays of :func:`lmf_softmax_kernel` (numpy float64, or None: all 1)."""
+
+    focal_factors: NDArray | None
+    ldam_factors: NDArray | None
+    margins: NDArray
+
+
+class _SigmoidParts(TypedDict):
+    """Per-class scalars of :func:`lmf_sigmoid_kernel`."""
+
+    c0f: float
+    c1f: float
+    c0l: float
+    c1l: float
+    m0: float
+    m1: float
+
+
 def check_class_counts(class_counts: Any) -> None:
     if class_counts is None:
         return
@@ -215,10 +250,11 @@ class LMFLoss(DRWMixin, Loss):
         check_class_counts(self.class_counts)
         _check_class_weight(self.class_weight)
         check_n_classes(self.n_classes)
-        if self.class_counts is not None and self.n_classes is not None \
-                and len(self.class_counts) != self.n_classes:
-            raise ValueError(f"class_counts has {len(self.class_counts)} entries but "
-                             f"n_classes={self.n_classes}")
+        if self.class_counts is not None and self.n_classes is not None:
+            n_counts = np.size(self.class_counts)  # 1-D: checked above
+            if n_counts != self.n_classes:
+                raise ValueError(f"class_counts has {n_counts} entries but "
+                                 f"n_classes={self.n_classes}")
         check_hessian_option(self.hessian)
         self._check_drw()
 
@@ -244,8 +280,9 @@ class LMFLoss(DRWMixin, Loss):
                              f"{k} classes")
         return counts
 
-    def _parts(self, labels: Labels, stats: ClassCounts, on: bool) -> dict[str, Any]:
-        """Per-class factors and margins as numpy arrays (float64)."""
+    def _class_weight_and_margins(self, labels: Labels, stats: ClassCounts,
+                                  on: bool) -> tuple[NDArray | None, NDArray]:
+        """The resolved class weights (None: none) and the LDAM margins (float64)."""
         counts = self._counts(stats)
         class_weight = self.class_weight
         if class_weight is None and self.drw_start_round is not None:
@@ -254,28 +291,44 @@ class LMFLoss(DRWMixin, Loss):
         if class_weight is not None and on:
             cw = resolve_class_weight(class_weight, labels.task, labels.n_classes,
                                       counts if isinstance(class_weight, str) else None)
-        margins = ldam_margins(counts, float(self.max_margin))
-        focal = FocalLoss._factors(self, labels, cw)  # alpha x class weight, as in focal
-        if labels.task == MULTICLASS:
-            return {"focal_factors": focal, "ldam_factors": cw, "margins": margins}
+        return cw, ldam_margins(counts, float(self.max_margin))
+
+    def _softmax_parts(self, labels: Labels, stats: ClassCounts, on: bool) -> _SoftmaxParts:
+        """Multiclass per-class factors and margins as numpy arrays (float64)."""
+        cw, margins = self._class_weight_and_margins(labels, stats, on)
+        focal = _softmax_factors(self.alpha, labels.n_classes, cw)  # as in focal
+        return {"focal_factors": focal, "ldam_factors": cw, "margins": margins}
+
+    def _sigmoid_parts(self, labels: Labels, stats: ClassCounts, on: bool) -> _SigmoidParts:
+        """Binary per-class factors and margins as floats."""
+        cw, margins = self._class_weight_and_margins(labels, stats, on)
+        c0f, c1f = _sigmoid_factors(self.alpha, labels, cw)  # alpha x class weight, as in focal
         c0l, c1l = (1.0, 1.0) if cw is None else (float(cw[0]), float(cw[1]))
-        c0f, c1f = focal
         return {"c0f": float(c0f), "c1f": float(c1f), "c0l": c0l, "c1l": c1l,
                 "m0": float(margins[0]), "m1": float(margins[1])}
 
+    def _shared(self, hessian: str) -> _Shared:
+        return {"gamma": float(self.gamma), "focal_weight": float(self.focal_weight),
+                "ldam_weight": float(self.ldam_weight), "scale": float(self.scale),
+                "hessian": hessian}
+
     def _kernel(self, labels: Labels, stats: ClassCounts, mode: str, xp: Any, dtype: Any,
                 context: CallContext) -> Any:
-        parts = self._parts(labels, stats, self._drw_weights_on(context))
-        common = {"gamma": float(self.gamma), "focal_weight": float(self.focal_weight),
-                  "ldam_weight": float(self.ldam_weight), "scale": float(self.scale),
-                  "mode": mode, "hessian": self.hessian}
+        on = self._drw_weights_on(context)
+        common = self._shared(self.hessian)
         if labels.task == MULTICLASS:
-            arrays = {name: None if parts[name] is None else asarray_on(parts[name], labels.y, xp,
-                                                                        dtype)
-                      for name in ("focal_factors", "ldam_factors", "margins")}
-            return functools.partial(lmf_softmax_kernel, **common, **arrays,
+            parts = self._softmax_parts(labels, stats, on)
+
+            def on_device(a: NDArray | None) -> Any:
+                return None if a is None else asarray_on(a, labels.y, xp, dtype)
+
+            return functools.partial(lmf_softmax_kernel, **common, mode=mode,
+                                     focal_factors=on_device(parts["focal_factors"]),
+                                     ldam_factors=on_device(parts["ldam_factors"]),
+                                     margins=on_device(parts["margins"]),
                                      hscale=booster_scale(self.hessian, labels.n_classes))
-        return functools.partial(lmf_sigmoid_kernel, **common, **parts)
+        return functools.partial(lmf_sigmoid_kernel, **common, mode=mode,
+                                 **self._sigmoid_parts(labels, stats, on))
 
     # ---- probabilities: the posterior at which the margin is stationary
     def _posterior(self, raw: Any, stats: Any, multilabel: bool, xp: Any) -> Any:
@@ -300,53 +353,39 @@ class LMFLoss(DRWMixin, Loss):
                                  f"has {k} classes")
             stats = ClassCounts(task, 1 if binary else k, counts)
         stats = self._require_statistics(stats, "its margins (n_j^(-1/4))")
-        z = xp.clip(raw, min=-MARGIN_BOUND, max=MARGIN_BOUND)
-        context = CallContext(round=self.drw_start_round)  # the last round's class weights
-        if binary:
-            labels = Labels(BINARY, xp.ones_like(z), 1, True)
-            fn = self._kernel(labels, stats, "grad_hess", xp, z.dtype, context)
-            with np.errstate(all="ignore"):
-                g1 = fn(xp.ones_like(z), None, z, xp)[0]  # <= 0
-                g0 = fn(xp.zeros_like(z), None, z, xp)[0]  # >= 0
-                total = g0 - g1
-                eta = xp.where(total > 0, g0 / xp.where(total > 0, total, 1.0),
-                               _sigmoid(z, xp))
-            return xp.clip(eta, min=0.0, max=1.0)
-        labels = Labels(MULTICLASS, xp.zeros(z.shape[0], dtype=xp.int32), k, True)
-        fn = self._kernel(labels, stats, "grad_hess", xp, z.dtype, context)
-        rates = np.empty((z.shape[0], k, k))
-        with np.errstate(all="ignore"):
-            for t in range(k):
-                rates[:, t, :] = to_numpy(fn(xp.full(z.shape[0], t, dtype=xp.int32), None, z,
-                                             xp)[0], np.float64)
-        return asarray_on(stationary_distribution(np.clip(rates, 0.0, None), np), raw, xp,
-                          raw.dtype)
+        # the last round's class weights
+        return self._stationary_posterior(raw, stats, False, xp,
+                                          CallContext(round=self.drw_start_round))
 
     # ---- init score: the constant margin that minimises the loss (at round 0)
     def _init_constant(self, labels: Labels, w: Any, stats: ClassCounts) -> NDArray:
-        parts = self._parts(labels, stats, on=self.drw_start_round is None)
+        on = self.drw_start_round is None
         y = to_numpy(labels.y).astype(np.float64)
         w = None if w is None else to_numpy(w).astype(np.float64)
-        common = {"gamma": float(self.gamma), "focal_weight": float(self.focal_weight),
-                  "ldam_weight": float(self.ldam_weight), "scale": float(self.scale),
-                  "hessian": "exact"}
+        common = self._shared("exact")
         if labels.task == BINARY:
+            sig_parts = self._sigmoid_parts(labels, stats, on)
             ww = np.ones_like(y) if w is None else w
             pos, neg = float(np.sum(ww * y)), float(np.sum(ww * (1 - y)))
             rows, weights = np.array([1.0, 0.0]), np.array([pos, neg])
 
             def slope(z: float) -> float:
                 g, _ = lmf_sigmoid_kernel(rows, weights, np.full(2, z), np, mode="grad_hess",
-                                          **common, **parts)
+                                          **common, **sig_parts)
                 return float(np.sum(g))
 
             return np.asarray(sigmoid_constant(pos, neg, slope))
+        parts = self._softmax_parts(labels, stats, on)
         counts = np.bincount(y.astype(np.intp), weights=w, minlength=labels.n_classes)
 
+        def subset(a: NDArray | None, idx: NDArray) -> NDArray | None:
+            return None if a is None else np.asarray(a, dtype=np.float64)[idx]
+
         def objective(idx: NDArray) -> Any:
-            sub = {name: (None if parts[name] is None else
-                          np.asarray(parts[name], dtype=np.float64)[idx])
-                   for name in ("focal_factors", "ldam_factors", "margins")}
+            sub: _SoftmaxParts = {
+                "focal_factors": subset(parts["focal_factors"], idx),
+                "ldam_factors": subset(parts["ldam_factors"], idx),
+                "margins": np.asarray(parts["margins"], dtype=np.float64)[idx]}
             rows = np.arange(idx.size, dtype=np.int32)
             weights = counts[idx]
 

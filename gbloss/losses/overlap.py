@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from .._core.checks import check_finite_scalar
 from .._core.groups import Segments, group_pointer
@@ -258,6 +258,8 @@ def pel_kernel(y: Any, w: Any, z: Any, xp: Any, *, alpha: float, power: float, s
         exact = h if exact is None else exact + h
         abs_grad = xp.abs(g_r) if abs_grad is None else abs_grad + xp.abs(g_r)
         logistic = mean_abs * wv * rr if logistic is None else logistic + mean_abs * wv * rr
+    if value is None:  # unreachable: the loop sets it for both channels
+        raise AssertionError("pel_kernel: no channel evaluated")
     if mode == "value":
         return (seg.mean(value / 2),)
     floor_w = wv * seg.rows(2 * k / xp.where(weights > 0, weights, 1.0), xp.float64)
@@ -281,6 +283,8 @@ class _OverlapLoss(Loss):
     _kernel_fn: ClassVar[Any] = None
     #: The surrogate of ``hessian="auto"`` (one of SURROGATES), chosen by measurement.
     _surrogate: ClassVar[Surrogate] = "abs_grad"
+    #: Set by every subclass's constructor.
+    hessian: OverlapHessian
 
     def _kernel_params(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -297,7 +301,7 @@ class _OverlapLoss(Loss):
 
         return kernel
 
-    def _init_constant(self, labels: Labels, w: Any, stats: Any) -> float:
+    def _init_constant(self, labels: Labels, w: Any, stats: Any) -> NDArray:
         """Log-odds of the (weighted) positive rate, as cross-entropy's.
 
         Dice and PEL have no useful constant optimum: for most label sets they
@@ -305,7 +309,7 @@ class _OverlapLoss(Loss):
         """
         y = to_numpy(labels.y, np.float64)
         ww = np.ones_like(y) if w is None else to_numpy(w, np.float64)
-        return sigmoid_constant(float(np.sum(ww * y)), float(np.sum(ww * (1 - y))))
+        return np.asarray(sigmoid_constant(float(np.sum(ww * y)), float(np.sum(ww * (1 - y)))))
 
     def gradient_hessian(self, y_true: ArrayLike, raw_prediction: ArrayLike,
                          sample_weight: ArrayLike | None = None, *, group: ArrayLike | None = None,

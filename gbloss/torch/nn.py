@@ -32,7 +32,7 @@ from .longtail import _margin_losses, class_margins
 from .overlap import dice_loss, pel_loss, tversky_loss, tversky_params
 from .poly import poly_loss
 
-__all__ = ["ACBLoss", "ACELoss", "AsymmetricLoss", "BalancedSoftmaxLoss", "BMCLoss", "BNILoss",
+__all__ = ["ACBLoss", "ACELoss", "AsymmetricLoss", "BMCLoss", "BNILoss", "BalancedSoftmaxLoss",
            "CostSensitiveLoss", "CrossEntropyLoss", "DiceLoss", "FocalLoss",
            "FocalRegressionLoss", "GAILoss", "LDAMLoss", "LMFLoss", "LogitAdjustedLoss",
            "PELoss", "PolyLoss", "SigmoidFocalLoss", "SoftmaxFocalLoss", "TverskyLoss", "VSLoss"]
@@ -74,6 +74,8 @@ class SigmoidFocalLoss(_Loss):
     >>> z = torch.randn(8, 3, requires_grad=True)
     >>> loss(z, (torch.rand(8, 3) > 0.7).float()).backward()
     """
+
+    weight: torch.Tensor | None
 
     def __init__(self, gamma: float = 2.0, alpha: float | None = None,
                  weight: Any = None, reduction: str = "mean") -> None:
@@ -118,6 +120,9 @@ class SoftmaxFocalLoss(_Loss):
     >>> z = torch.randn(8, 3, requires_grad=True)
     >>> loss(z, torch.randint(0, 3, (8,))).backward()
     """
+
+    alpha: float | torch.Tensor | None  # a buffer when per class
+    weight: torch.Tensor | None
 
     def __init__(self, gamma: float = 2.0, alpha: Any = None, weight: Any = None,
                  ignore_index: int = -100, reduction: str = "mean") -> None:
@@ -165,6 +170,8 @@ class CrossEntropyLoss(_Loss):
     >>> bool(torch.isclose(gt.CrossEntropyLoss(w)(z, t), torch.nn.CrossEntropyLoss(w)(z, t)))
     True
     """
+
+    weight: torch.Tensor | None
 
     def __init__(self, weight: Any = None, ignore_index: int = -100,
                  reduction: str = "mean") -> None:
@@ -249,6 +256,9 @@ class LDAMLoss(_Loss):
     >>> loss = gt.LDAMLoss(cls_num_list=[500, 50, 5], max_m=0.5, s=30, weight=None)
     """
 
+    margins: torch.Tensor
+    weight: torch.Tensor | None
+
     def __init__(self, class_counts: Any = None, max_margin: float | None = None,
                  weight: Any = None, scale: float | None = None, ignore_index: int = -100,
                  reduction: str = "mean", *, cls_num_list: Any = None,
@@ -317,6 +327,9 @@ class LMFLoss(_Loss):
     >>> z = torch.randn(8, 3, requires_grad=True)
     >>> loss(z, torch.randint(0, 3, (8,))).backward()
     """
+
+    margins: torch.Tensor
+    weight: torch.Tensor | None
 
     def __init__(self, cls_num_list: Any, weight: Any = None, alpha: float = 0.2,
                  beta: float = 0.2, gamma: float = 2.0, max_m: float = 0.8, s: float = 5.0,
@@ -483,6 +496,9 @@ class BNILoss(_BalancedMSE):
     reduction : {"mean", "sum", "none"}, default "mean"
     """
 
+    bucket_centers: torch.Tensor
+    bucket_weights: torch.Tensor
+
     def __init__(self, init_noise_sigma: float, bucket_centers: Any, bucket_weights: Any, *,
                  fix_noise_sigma: bool = False, reduction: str = "mean") -> None:
         super().__init__(init_noise_sigma, fix_noise_sigma, reduction)
@@ -520,6 +536,10 @@ class GAILoss(_BalancedMSE):
     Shape: for a 1-D mixture any shape (every element a row); for a
     ``d``-dimensional one ``(B, d)``.
     """
+
+    gmm_means: torch.Tensor
+    gmm_weights: torch.Tensor
+    gmm_covariances: torch.Tensor
 
     def __init__(self, init_noise_sigma: float, gmm: Any, *, fix_noise_sigma: bool = False,
                  reduction: str = "mean") -> None:
@@ -645,6 +665,7 @@ class VSLoss(_Loss):
 
     delta: torch.Tensor
     iota: torch.Tensor
+    weight: torch.Tensor | None
 
     def __init__(self, class_counts: Any, gamma: float = 0.2, tau: float = 1.0,
                  weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
@@ -839,10 +860,12 @@ class CostSensitiveLoss(_Loss):
     >>> criterion(z, torch.randint(0, 3, (8,))).backward()
     """
 
+    cost_matrix: torch.Tensor
+
     def __init__(self, cost_matrix: Any, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.register_buffer("cost_matrix", cost_matrix_tensor(cost_matrix))
-        self.n_classes = int(self.cost_matrix.shape[0])  # type: ignore[index]
+        self.n_classes = int(self.cost_matrix.shape[0])
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return cost_sensitive_loss(input, target, self.cost_matrix, reduction=self.reduction)
