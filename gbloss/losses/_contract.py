@@ -60,6 +60,7 @@ from .._core.namespace import asarray_on, get_namespace, to_numpy
 from .._objective.binding import CallContext, freeze
 from .._objective.protocol import ObjectiveMixin, evaluate
 from ._posterior import MARGIN_BOUND, shift_prior, stationary_distribution
+from ._weights import ClassCounts
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -613,6 +614,25 @@ class Loss(ObjectiveMixin):
                              f"{what} cannot be applied")
         return np.asarray(class_prior(), dtype=np.float64)
 
+
+
+class CountsKeptMixin:
+    """For a :class:`Loss` whose math uses no statistics of the labels (ASL, PolyLoss): its
+    fit keeps the class counts anyway, which give :meth:`Loss.predict_proba` the task and the
+    training prior, and its posterior is the stationary point of the expected loss."""
+
+    def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> ClassCounts:
+        return ClassCounts.of(labels, w)
+
+    def _fit_stats_across(self, labels: Labels, w: Any, xp: Any, workers: Workers
+                          ) -> ClassCounts:
+        return ClassCounts.of(labels, w).summed(workers)
+
+    def _uses_statistics(self) -> bool:
+        return False
+
+    def _posterior(self: Any, raw: Any, stats: Any, multilabel: bool, xp: Any) -> Any:
+        return self._stationary_posterior(raw, stats, multilabel, xp)
 
 _PARAM_NAMES: dict[type, tuple[str, ...]] = {}
 

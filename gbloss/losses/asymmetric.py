@@ -24,7 +24,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._core.checks import check_finite_scalar, check_n_classes
-from .._core.collective import Workers
 from .._core.hessian import (
     HessianPolicy,
     apply_hessian_policy,
@@ -35,9 +34,8 @@ from .._core.labels import BINARY, MULTICLASS, MULTILABEL, Labels
 from .._core.namespace import to_numpy
 from .._core.special import LOG_ZERO, int_power, log1p, log_sigmoid_from, sigmoid_parts
 from .._objective.binding import CallContext
-from ._contract import Loss
+from ._contract import CountsKeptMixin, Loss
 from ._init import kernel_sigmoid_constant, kernel_softmax_constant
-from ._weights import ClassCounts
 from .focal import focal_branch, softmax_focal, softmax_rows
 
 __all__ = ["ACELoss", "AsymmetricLoss", "ace", "ace_negative_branch", "asymmetric",
@@ -264,7 +262,7 @@ def asymmetric_softmax_kernel(
 
 
 # ------------------------------------------------------------------------- losses
-class AsymmetricLoss(Loss):
+class AsymmetricLoss(CountsKeptMixin, Loss):
     r"""Asymmetric loss (ASL, Ridnik et al. 2021); see :func:`gbloss.asymmetric`."""
 
     _name = "asymmetric"
@@ -307,22 +305,6 @@ class AsymmetricLoss(Loss):
                                      scale=booster_scale(self.hessian, labels.n_classes))
         return functools.partial(asymmetric_sigmoid_kernel, **common, clip=float(self.clip))
 
-    def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> ClassCounts:
-        # the task and the class prior, for predict_proba; the math does not use them
-        return ClassCounts.of(labels, w)
-
-    def _fit_stats_across(self, labels: Labels, w: Any, xp: Any, workers: Workers
-                          ) -> ClassCounts:
-        return ClassCounts.of(labels, w).summed(workers)
-
-    def _uses_statistics(self) -> bool:
-        return False
-
-    def _posterior(self, raw: Any, stats: Any, multilabel: bool, xp: Any) -> Any:
-        """The posterior at which the margins minimise the expected loss (see
-        :meth:`gbloss.Loss._stationary_posterior`)."""
-        return self._stationary_posterior(raw, stats, multilabel, xp)
-
     def _init_constant(self, labels: Labels, w: Any, stats: Any) -> NDArray:
         y = to_numpy(labels.y).astype(np.float64)
         w = None if w is None else to_numpy(w).astype(np.float64)
@@ -336,7 +318,7 @@ class AsymmetricLoss(Loss):
         return kernel_sigmoid_constant(kernel, y, w)
 
 
-class ACELoss(Loss):
+class ACELoss(CountsKeptMixin, Loss):
     r"""gbdtCBL's asymmetric cross-entropy (ACE; AWE with ``pos_weight``).
 
     See :func:`gbloss.ace` and :func:`gbloss.awe`.
@@ -368,22 +350,6 @@ class ACELoss(Loss):
         return functools.partial(ace_sigmoid_kernel, margin=float(self.margin),
                                  pos_weight=float(self.pos_weight), mode=mode,
                                  hessian=self.hessian)
-
-    def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> ClassCounts:
-        # the task and the class prior, for predict_proba; the math does not use them
-        return ClassCounts.of(labels, w)
-
-    def _fit_stats_across(self, labels: Labels, w: Any, xp: Any, workers: Workers
-                          ) -> ClassCounts:
-        return ClassCounts.of(labels, w).summed(workers)
-
-    def _uses_statistics(self) -> bool:
-        return False
-
-    def _posterior(self, raw: Any, stats: Any, multilabel: bool, xp: Any) -> Any:
-        """The posterior at which the margins minimise the expected loss (see
-        :meth:`gbloss.Loss._stationary_posterior`)."""
-        return self._stationary_posterior(raw, stats, multilabel, xp)
 
     def _init_constant(self, labels: Labels, w: Any, stats: Any) -> NDArray:
         y = to_numpy(labels.y).astype(np.float64)

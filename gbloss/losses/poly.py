@@ -17,7 +17,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._core.checks import check_finite_scalar, check_n_classes
-from .._core.collective import Workers
 from .._core.hessian import (
     HessianPolicy,
     apply_hessian_policy,
@@ -28,9 +27,8 @@ from .._core.labels import MULTICLASS, Labels
 from .._core.namespace import to_numpy
 from .._core.special import LOG_ZERO, int_power, log_sigmoid_from, sigmoid_parts
 from .._objective.binding import CallContext
-from ._contract import Loss
+from ._contract import CountsKeptMixin, Loss
 from ._init import kernel_sigmoid_constant, kernel_softmax_constant
-from ._weights import ClassCounts
 from .focal import focal_branch, softmax_focal, softmax_rows
 
 __all__ = ["PolyLoss", "poly", "poly_branch", "poly_sigmoid_kernel", "poly_softmax_kernel"]
@@ -133,7 +131,7 @@ def poly_softmax_kernel(
 
 
 # ------------------------------------------------------------------------- losses
-class PolyLoss(Loss):
+class PolyLoss(CountsKeptMixin, Loss):
     r"""Poly-1 loss (Leng et al. 2022); see :func:`gbloss.poly`."""
 
     _name = "poly"
@@ -169,22 +167,6 @@ class PolyLoss(Loss):
             return functools.partial(poly_softmax_kernel, **common,
                                      scale=booster_scale(self.hessian, labels.n_classes))
         return functools.partial(poly_sigmoid_kernel, **common)
-
-    def _fit_stats(self, labels: Labels, w: Any, xp: Any) -> ClassCounts:
-        # the task and the class prior, for predict_proba; the math does not use them
-        return ClassCounts.of(labels, w)
-
-    def _fit_stats_across(self, labels: Labels, w: Any, xp: Any, workers: Workers
-                          ) -> ClassCounts:
-        return ClassCounts.of(labels, w).summed(workers)
-
-    def _uses_statistics(self) -> bool:
-        return False
-
-    def _posterior(self, raw: Any, stats: Any, multilabel: bool, xp: Any) -> Any:
-        """The posterior at which the margins minimise the expected loss (see
-        :meth:`gbloss.Loss._stationary_posterior`)."""
-        return self._stationary_posterior(raw, stats, multilabel, xp)
 
     def _init_constant(self, labels: Labels, w: Any, stats: Any) -> NDArray:
         y = to_numpy(labels.y).astype(np.float64)
