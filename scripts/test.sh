@@ -13,12 +13,14 @@ cd "$(dirname "$0")/.."
 CONFIGS=${GBLOSS_CONFIGS:-lint main floors newest docs}
 WORKERS=${GBLOSS_TEST_WORKERS:-2}
 
-python_for() {  # the interpreter of a minor version: on PATH, else pyenv's
+python_for() {  # the interpreter of a minor version: pyenv's, else one on PATH that runs
   local found
-  found=$(command -v "python$1" 2>/dev/null) && { echo "$found"; return; }
-  found=$(ls -d "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")/versions/$1".*/bin/python 2>/dev/null \
-          | sort -V | tail -1)
-  [ -n "$found" ] || { echo "no Python $1 found (on PATH or through pyenv)" >&2; return 1; }
+  found=$(ls -d "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")/versions/$1".*/bin/python \
+          2>/dev/null | sort -V | tail -1)
+  if [ -z "$found" ] && command -v "python$1" >/dev/null && "python$1" -c "" 2>/dev/null; then
+    found=$(command -v "python$1")
+  fi
+  [ -n "$found" ] || { echo "no Python $1 found (through pyenv or on PATH)" >&2; return 1; }
   echo "$found"
 }
 

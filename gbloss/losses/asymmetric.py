@@ -18,6 +18,7 @@ so is the negative one (at ``-z``), so ASL with equal gammas and no clip *is*
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Literal
 
 import numpy as np
@@ -138,9 +139,9 @@ def ace_negative_branch(z: Any, margin: float, xp: Any, mode: str) -> tuple[Any,
     if mode != "grad_hess":
         log_p = log_sigmoid_from(z, zc, e, u, xp)
         log_q = log_p - z  # log(1 - p)
-        kl = (1 - margin) * (np.log1p(-margin) - log_q)
+        kl = (1 - margin) * (math.log1p(-margin) - log_q)
         if margin > 0:
-            kl = kl + margin * (np.log(margin) - log_p)
+            kl = kl + margin * (math.log(margin) - log_p)
         value = xp.where(active, xp.clip(kl, min=0), 0)
         if mode == "value":
             return (value,)
