@@ -1035,7 +1035,7 @@ def test_bmc_published_usage_trains_sigma_in_its_own_param_group():
         optimizer.step()
         losses.append(loss.item())
     assert criterion.noise_sigma.grad is not None
-    assert float(criterion.noise_sigma) != init_noise_sigma  # sigma was trained
+    assert criterion.noise_sigma.item() != init_noise_sigma  # sigma was trained
     assert all(np.isfinite(losses))
     assert list(dict(criterion.named_parameters())) == ["noise_sigma"]
     fixed = gt.BMCLoss(init_noise_sigma, fix_noise_sigma=True)
