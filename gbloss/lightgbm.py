@@ -29,6 +29,7 @@ from ._core.labels import as_label_array
 from ._core.versions import require
 from ._objective import lightgbm as lgb_calls
 from ._objective.protocol import Objective
+from ._objective.rounds import with_round_callback
 from .losses import Loss
 
 __all__ = ["bake_init_score", "train"]
@@ -167,7 +168,9 @@ def train(
     loss : gbloss.Loss
     num_boost_round : int
     valid_sets, valid_names, feval, **kwargs
-        As in :func:`lightgbm.train`; ``feval`` defaults to ``loss.metric``.
+        As in :func:`lightgbm.train`; ``feval`` defaults to ``loss.metric``. A
+        deferred re-weighting loss gets :func:`gbloss.drw_callback` added to
+        ``callbacks`` when it has none.
     init_model : lightgbm.Booster, str or path, optional
         A model to continue: the new trees start from its predictions (which
         already hold any init score), as in :func:`lightgbm.train`.
@@ -229,6 +232,7 @@ def train(
             valid_names=None if valid_names is None else list(valid_names),
             feval=feval if feval is not None else obj.metric,
             init_model=init_model,
+            callbacks=with_round_callback(fitted, kwargs.pop("callbacks", None)),
             **kwargs,
         )
     finally:

@@ -25,6 +25,7 @@ from ._core.versions import require
 from ._objective import xgboost as xgb_calls
 from ._objective.device import params_device
 from ._objective.protocol import Objective, register_with_xgboost
+from ._objective.rounds import with_round_callback
 from .losses import Loss
 
 __all__ = ["booster_params", "estimator_params", "objective", "train"]
@@ -180,7 +181,8 @@ def train(
     num_boost_round : int
     evals, custom_metric, **kwargs
         As in :func:`xgboost.train`; ``custom_metric`` defaults to
-        ``loss.metric``.
+        ``loss.metric``. A deferred re-weighting loss gets
+        :func:`gbloss.drw_callback` added to ``callbacks`` when it has none.
     xgb_model : xgboost.Booster, str or path, optional
         A model to continue. Its ``base_score`` and objective are kept: the
         new rounds start from its margins, as with XGBoost's own objectives.
@@ -212,6 +214,7 @@ def train(
     else:
         full = {"disable_default_eval_metric": True, **params}  # the loaded model's own
     obj = objective(fitted, params)
+    callbacks = with_round_callback(fitted, kwargs.pop("callbacks", None))
     booster = xgb.train(
         full,
         dtrain,
@@ -220,6 +223,7 @@ def train(
         obj=obj,
         custom_metric=custom_metric if custom_metric is not None else obj.metric,
         xgb_model=xgb_model,
+        callbacks=callbacks,
         **kwargs,
     )
     setattr(booster, "fitted_loss", fitted)  # noqa: B010 (the loss with the training statistics)

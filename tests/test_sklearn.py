@@ -10,10 +10,8 @@ import joblib
 import lightgbm as lgb
 import numpy as np
 import pytest
-import sklearn
 import xgboost as xgb
 from _losses import loss_classes, make
-from packaging.version import Version
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -93,19 +91,12 @@ _WEIGHT_EQUIVALENCE = ("XGBoost sums gradients in float32: w*g of a weighted row
                        "repeated rows round differently (margins differ by ~3e-8)")
 
 
-_FEW_ROWS = ("scikit-learn < 1.6 checks string classes on 20 rows, too few for a split under "
-             "LightGBM's min_data_in_leaf=20: the model is constant and predicts one class")
-
-
 def _expected_failures(estimator):
     failures = {}
     if isinstance(estimator, GBLossClassifier) and estimator.booster == "xgboost" \
             and estimator.loss is None:  # (focal happens to round alike on these data)
         failures["check_sample_weight_equivalence_on_dense_data"] = _WEIGHT_EQUIVALENCE
         failures["check_sample_weight_equivalence_on_sparse_data"] = _WEIGHT_EQUIVALENCE
-    if isinstance(estimator, GBLossClassifier) and estimator.booster == "lightgbm" \
-            and Version(sklearn.__version__) < Version("1.6"):
-        failures["check_classifiers_classes"] = _FEW_ROWS
     return failures
 
 

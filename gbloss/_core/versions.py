@@ -21,7 +21,7 @@ __all__ = ["MINIMUM", "check_required", "require"]
 MINIMUM: dict[str, str] = {
     "numpy": "2.1",
     "scipy": "1.13",
-    "scikit-learn": "1.5",
+    "scikit-learn": "1.6",
     "array-api-compat": "1.9",
     "numba": "0.61",
     "xgboost": "3.1",

@@ -147,3 +147,13 @@ def drw_callback() -> Any:
     """
     cls = _xgboost_callback_class() or _DRWCallbackBase
     return cls()
+
+
+def with_round_callback(loss: Any, callbacks: Any) -> list | None:
+    """``callbacks`` with a :func:`drw_callback` added when ``loss`` needs the boosting round
+    and none is there (for the adapters' training calls: LightGBM and XGBoost < 3.2 do not
+    pass the round to the objective)."""
+    out = list(callbacks or ())
+    if loss._needs_round() and not any(isinstance(c, _DRWCallbackBase) for c in out):
+        out.append(drw_callback())
+    return out or None
