@@ -187,6 +187,9 @@ def _large_call_in_child(queue) -> None:
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
                     reason="needs the fork start method")
+# forking a process whose thread pool has run is what this test is about (Python >= 3.12
+# warns about it)
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_process_computes_after_a_large_call_in_the_parent():
     y = (np.arange(300_000) % 7 == 0).astype(np.float64)
     expected = float(gbloss.focal().gradient_hessian(y, np.zeros(y.size), n_threads=2)[0].sum())
