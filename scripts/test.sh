@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything on a fresh machine and run the whole test suite in every configuration
-# of the CI matrix (about 20 minutes on 2 cores):
+# of the CI matrix (about 15 minutes on 2 cores):
 #   lint    ruff and mypy on gbloss/ and tests/                          (Python 3.11)
 #   main    the full suite: torch, the peers, the notebooks              (Python 3.11, .venv)
 #   floors  the oldest supported versions, ci/floors.txt                 (Python 3.10, .venv-floors)
