@@ -1,7 +1,7 @@
 """CatBoost: gbloss objectives against CatBoost's built-in ones, and where the time goes.
 
 Run: ``python benchmarks/bench_catboost.py [--quick]``; writes
-``benchmarks/results/catboost.md``.
+``benchmarks/results/catboost.md`` (with ``--update-results``; else ``benchmarks/.scratch/``).
 """
 
 from __future__ import annotations
@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 import time
 from importlib.metadata import version as _version
-from pathlib import Path
 from typing import ClassVar
 
 import catboost as cb
 import numpy as np
-from _common import median_ratio, write_results
+from _common import UPDATE_HELP, median_ratio, results_path, write_results
 
 import gbloss
 
@@ -156,6 +155,7 @@ def _table(cases, results, baseline):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--update-results", action="store_true", help=UPDATE_HELP)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     repeats = 2 if args.quick else 3
@@ -223,7 +223,7 @@ def main() -> None:
                              f"iteration), {s_obj:.2f} s of {total:.2f} s, "
                              f"{1e6 * s_obj / max(calls, 1):.0f} µs per call.")]
 
-    out = Path(__file__).parent / "results" / "catboost.md"
+    out = results_path("catboost.md", args.update_results)
     write_results(out, "CatBoost objectives", DOC, sections, quick=args.quick,
                   notes=f"catboost {cb.__version__}, numba {_version('numba')}.")
     print(out.read_text())

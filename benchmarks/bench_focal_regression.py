@@ -28,11 +28,10 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 import xgboost as xgb
-from _common import write_results
+from _common import UPDATE_HELP, results_path, write_results
 
 import gbloss
 
-RESULTS = Path(__file__).parent / "results" / "focal_regression.md"
 sys.path.insert(0, str(Path(__file__).parent.parent / "examples"))
 
 import regression_demo
@@ -111,7 +110,9 @@ def summary(results: dict) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--update-results", action="store_true", help=UPDATE_HELP)
     args = parser.parse_args()
+    results_file = results_path("focal_regression.md", args.update_results)
     t_start = time.perf_counter()
     if args.quick:
         seeds, n_train, rounds, pool = 1, 5000, 100, 400_000
@@ -128,9 +129,9 @@ def main() -> None:
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     sections["Run time"] = [(f"{time.perf_counter() - t_start:.0f} s in all (load average at the "
                             f"end: {load}).")]
-    write_results(RESULTS, "Focal-R and LDS on the imbalanced-regression demo", __doc__,
+    write_results(results_file, "Focal-R and LDS on the imbalanced-regression demo", __doc__,
                   sections, quick=args.quick)
-    print(f"wrote {RESULTS}")
+    print(f"wrote {results_file}")
 
 
 if __name__ == "__main__":

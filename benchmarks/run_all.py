@@ -68,6 +68,8 @@ BENCHMARKS = (
               about="focal loss: Hessian surrogates for hessian='auto'"),
     Benchmark("longtail", "examples/longtail_demo.py", "longtail.md", args=("--sweep",),
               about="long-tailed multiclass: cross-entropy, focal, LDAM, LMF, DRW"),
+    Benchmark("catboost", "benchmarks/bench_catboost.py", "catboost.md", quick_args=("--quick",),
+              about="gbloss objectives in CatBoost against its built-in Logloss, Focal, MultiClass"),
     Benchmark("real_data", "benchmarks/bench_real_data.py", "real_data.md",
               args=("--update-results",), quick_args=("--quick",),
               about="the losses on ten real imbalanced data sets, cross-validated"),
