@@ -73,7 +73,7 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._core.checks import check_finite_scalar
 from ._core.labels import BINARY, MULTICLASS, REGRESSION
@@ -82,22 +82,6 @@ from .losses import Loss, cross_entropy
 __all__ = ["ConstantModelWarning", "GBLossClassifier", "GBLossRegressor"]
 
 BOOSTERS = ("xgboost", "lightgbm")
-
-try:  # scikit-learn >= 1.6
-    from sklearn.utils.validation import validate_data as _sk_validate_data
-except ImportError:  # pragma: no cover - older scikit-learn
-
-    def _sk_validate_data(estimator: Any, X: Any = "no_validation", y: Any = "no_validation",
-                          **kwargs: Any) -> Any:
-        return estimator._validate_data(X, y, **kwargs)
-
-
-def _finite_kw() -> dict[str, Any]:
-    import sklearn
-
-    major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
-    return {"ensure_all_finite": False} if (major, minor) >= (1, 6) else {"force_all_finite": False}
-
 
 class ConstantModelWarning(UserWarning):
     """Training ended with a constant model: no tree could split."""
@@ -207,14 +191,14 @@ class _GBLossEstimator(BaseEstimator):
                              f"got {self.loss!r}")
 
     def _validate_X(self, X: Any, *, reset: bool) -> Any:
-        return _sk_validate_data(self, X, reset=reset, accept_sparse=["csr", "csc"],
-                                 dtype=[np.float64, np.float32], **_finite_kw())
+        return validate_data(self, X, reset=reset, accept_sparse=["csr", "csc"],
+                                 dtype=[np.float64, np.float32], ensure_all_finite=False)
 
     def _validate_Xy(self, X: Any, y: Any) -> tuple[Any, NDArray]:
         y_numeric = self._estimator_task == REGRESSION
-        X, y = _sk_validate_data(self, X, y, reset=True, accept_sparse=["csr", "csc"],
+        X, y = validate_data(self, X, y, reset=True, accept_sparse=["csr", "csc"],
                                  dtype=[np.float64, np.float32], y_numeric=y_numeric,
-                                 **_finite_kw())
+                                 ensure_all_finite=False)
         return X, np.asarray(y)
 
     def _check_weight(self, sample_weight: Any, X: Any) -> NDArray | None:
